@@ -1,0 +1,37 @@
+/**
+ * Opens each listener's sockets in the main thread, one SO_REUSEPORT socket
+ * per worker, so a busy port or a bad address fails the start with a clear
+ * message before any worker runs. With port 0, the first socket picks the
+ * port and the others join it.
+ *
+ * @module
+ */
+import { formatEndpoint, type IpEndpoint } from "../ffi/sockaddr.ts";
+import type { Sys } from "../ffi/sys.ts";
+import { localAddress, openListener } from "./dataplane/sockets.ts";
+
+/** The sockets of one listener and the address they are bound to. */
+export interface BoundListener {
+  readonly fds: number[];
+  readonly address: IpEndpoint;
+}
+
+/** Opens `count` sockets on `ep`; on failure closes what it opened and throws SysError. */
+export function bindListener(sys: Sys, ep: IpEndpoint, count: number, backlog: number): BoundListener {
+  const fds: number[] = [];
+  try {
+    fds.push(openListener(sys, ep, backlog));
+    const address = localAddress(sys, fds[0]);
+    const joined = { host: ep.host, port: address.port };
+    while (fds.length < count) fds.push(openListener(sys, joined, backlog));
+    return { fds, address: { host: address.host, port: address.port } };
+  } catch (err) {
+    for (const fd of fds) sys.close(fd);
+    throw err;
+  }
+}
+
+/** Formats a bound address as `host:port`. */
+export function describe(bound: BoundListener): string {
+  return formatEndpoint(bound.address);
+}

@@ -1,0 +1,170 @@
+/**
+ * One worker's data plane: its epoll loop, listeners, sessions, pipe pool
+ * and counters. `run()` blocks in epoll_wait and only yields to the
+ * runtime's event loop when the main thread wakes it through its eventfd.
+ *
+ * @module
+ */
+import * as C from "../../ffi/constants.ts";
+import { encodeSockaddr } from "../../ffi/sockaddr.ts";
+import type { Sys } from "../../ffi/sys.ts";
+import { Balancer } from "../balance/balancer.ts";
+import { check } from "../errors.ts";
+import { F, listenerBase, upstreamBase } from "../stats/layout.ts";
+import type { ListenerSettings, Session, UpstreamTarget, WorkerContext } from "./context.ts";
+import { WorkerListener } from "./listener.ts";
+import { EventLoop, type Handler } from "./loop.ts";
+import { PipePool } from "./pipe_pool.ts";
+import { CONTROL_SEQ, type WorkerInit } from "./protocol.ts";
+import { TcpSession } from "./tcp.ts";
+
+/** How often timeouts and paused listeners are checked, in ms. */
+const SWEEP_MS = 100;
+const COPY_BUFFER_SIZE = 64 * 1024;
+
+/** Events of one worker's data plane, for its host (the Worker shell). */
+export interface DataPlaneEvents {
+  drained(): void;
+  error(err: unknown): void;
+}
+
+/** A worker's whole data plane. */
+export class DataPlane {
+  readonly ctx: WorkerContext;
+  readonly listeners: WorkerListener[] = [];
+  readonly sessions = new Set<Session>();
+  #control: Int32Array;
+  #received = 0;
+  #wakeFd: number;
+  #wakeBuf = new BigUint64Array(1);
+  #woken = false;
+  #draining = false;
+  #stopped = false;
+  #nextSweep = 0;
+
+  constructor(readonly sys: Sys, readonly init: WorkerInit, private readonly events: DataPlaneEvents) {
+    const counters = new Float64Array(init.counters);
+    const loop = new EventLoop(sys);
+    const pool = new PipePool(sys, init.pipeSize);
+    const pump = { sys, pool, counters, copyBuffer: new Uint8Array(COPY_BUFFER_SIZE) };
+    const upstreams = init.upstreams.map((u) => toTarget(u, init.listeners.length));
+    this.ctx = {
+      sys, loop, pump, counters, upstreams, now: performance.now(),
+      sessionClosed: (s, l) => this.#sessionClosed(s, l),
+    };
+    this.#control = new Int32Array(init.control);
+    this.#wakeFd = init.wakeFd;
+    this.#setUpListeners();
+    const waker: Handler = { onEvent: () => this.#onWake() };
+    check("epoll_ctl(eventfd)", loop.add(this.#wakeFd, C.EPOLLIN | C.EPOLLET, waker));
+  }
+
+  /** A message from the main thread arrived. */
+  messageReceived(): void {
+    this.#received++;
+  }
+
+  /** Runs until stopped. */
+  async run(): Promise<void> {
+    const ctx = this.ctx;
+    const onError = (err: unknown, h: Handler) => this.#handlerFailed(err, h);
+    while (!this.#stopped) {
+      const timeout = Math.max(0, Math.ceil(this.#nextSweep - ctx.now));
+      ctx.loop.poll(timeout, onError);
+      ctx.now = performance.now();
+      if (ctx.now >= this.#nextSweep) this.#sweep();
+      if (this.#woken) await this.#yieldForMessages();
+    }
+    this.#teardown();
+  }
+
+  /** Graceful: stop accepting; report `drained` once no session is left. */
+  drain(): void {
+    this.#draining = true;
+    for (const l of this.listeners) l.close();
+    this.#checkDrained();
+  }
+
+  /** Closes every session and ends `run()`. */
+  stop(): void {
+    this.drain();
+    for (const s of [...this.sessions]) s.abort();
+    this.#stopped = true;
+  }
+
+  #setUpListeners(): void {
+    const { sys, loop, counters } = this.ctx;
+    const active = new Int32Array(this.init.active);
+    const control = new Int32Array(this.init.upstreamControl);
+    for (const l of this.init.listeners) {
+      const settings: ListenerSettings = {
+        index: l.index, name: l.name, base: listenerBase(l.index),
+        connectTimeoutMs: l.connectTimeoutMs, idleTimeoutMs: l.idleTimeoutMs,
+        balancer: new Balancer(l.upstreams, control),
+      };
+      const accept = (wl: WorkerListener, fd: number) => this.#accepted(wl, fd);
+      const wl = new WorkerListener(sys, loop, l.fd, settings, l.maxConnections, active, counters, accept);
+      check(`epoll_ctl(listener ${l.name})`, wl.register());
+      this.listeners.push(wl);
+    }
+  }
+
+  #accepted(listener: WorkerListener, fd: number): void {
+    const session = new TcpSession(this.ctx, listener.settings, fd);
+    this.sessions.add(session);
+    session.start();
+  }
+
+  #sessionClosed(session: Session, settings: ListenerSettings): void {
+    if (!this.sessions.delete(session)) return;
+    this.listeners[settings.index]?.released();
+    this.ctx.counters[F.pipes_open] = this.ctx.pump.pool.open;
+    if (this.#draining) this.#checkDrained();
+  }
+
+  #sweep(): void {
+    const now = this.ctx.now;
+    this.#nextSweep = now + SWEEP_MS;
+    for (const s of this.sessions) s.checkTimers(now);
+    for (const l of this.listeners) l.resume();
+    this.ctx.counters[F.pipes_open] = this.ctx.pump.pool.open;
+  }
+
+  #checkDrained(): void {
+    if (this.sessions.size === 0) this.events.drained();
+  }
+
+  #onWake(): void {
+    this.sys.read(this.#wakeFd, this.#wakeBuf, 8);
+    this.#woken = true;
+  }
+
+  /** Lets the runtime deliver every message the main thread has posted. */
+  async #yieldForMessages(): Promise<void> {
+    this.#woken = false;
+    while (this.#received < Atomics.load(this.#control, CONTROL_SEQ)) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+
+  #handlerFailed(err: unknown, handler: Handler): void {
+    this.ctx.counters[F.errors]++;
+    this.events.error(err);
+    if (this.sessions.has(handler as unknown as Session)) (handler as unknown as Session).abort();
+  }
+
+  #teardown(): void {
+    this.ctx.pump.pool.drain();
+    this.ctx.loop.close();
+    this.sys.close(this.#wakeFd);
+    this.ctx.counters[F.pipes_open] = this.ctx.pump.pool.open;
+  }
+}
+
+function toTarget(u: WorkerInit["upstreams"][number], listeners: number): UpstreamTarget {
+  const addr = encodeSockaddr(u);
+  return {
+    index: u.index, id: u.id, family: addr.family, addr: addr.bytes, addrLen: addr.length,
+    base: upstreamBase(listeners, u.index),
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * The Worker entry point: receives its {@link WorkerInit}, builds a
+ * {@link DataPlane} on its own thread (with its own FFI handle, so errno is
+ * this thread's) and runs it.
+ *
+ * @module
+ */
+import { loadSys } from "../../ffi/mod.ts";
+import { DataPlane } from "./dataplane.ts";
+import type { WorkerCommand, WorkerInit, WorkerReport } from "./protocol.ts";
+
+// deno-lint-ignore no-explicit-any
+const port = self as any as {
+  onmessage: ((e: MessageEvent) => void) | null;
+  postMessage(msg: WorkerReport): void;
+};
+
+let plane: DataPlane | undefined;
+
+function report(msg: WorkerReport): void {
+  port.postMessage(msg);
+}
+
+function command(cmd: WorkerCommand): void {
+  if (cmd.type === "drain") plane?.drain();
+  else if (cmd.type === "stop") plane?.stop();
+}
+
+async function start(init: WorkerInit): Promise<void> {
+  const sys = await loadSys();
+  let drainedSent = false;
+  plane = new DataPlane(sys, init, {
+    drained: () => {
+      if (!drainedSent) report({ type: "drained" });
+      drainedSent = true;
+    },
+    error: (err) => console.error(`spliced worker ${init.workerIndex}: ${err instanceof Error ? err.stack : err}`),
+  });
+  report({ type: "ready" });
+  await plane.run();
+  report({ type: "stopped" });
+}
+
+port.onmessage = (e: MessageEvent) => {
+  const msg = e.data as WorkerInit | WorkerCommand;
+  if (msg.type === "init") {
+    start(msg).catch((err) => report({ type: "error", message: err instanceof Error ? err.message : String(err) }));
+    return;
+  }
+  plane?.messageReceived();
+  command(msg);
+};

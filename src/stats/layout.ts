@@ -1,0 +1,55 @@
+/**
+ * The layout of a worker's counters in its SharedArrayBuffer.
+ *
+ * A worker is the single writer of its buffer; the main thread only reads.
+ * Counters are Float64 (exact to 2^53 bytes). The buffer holds one block of
+ * {@link FIELDS} per scope: scope 0 is the worker's totals, then one scope per
+ * listener, then one per upstream (numbered across all listeners).
+ *
+ * @module
+ */
+
+/** Counter names, in slot order. These names are part of the `/stats` interface. */
+export const FIELDS = [
+  "connections_total",
+  "connections_active",
+  "bytes_client_to_upstream",
+  "bytes_upstream_to_client",
+  "bytes_spliced",
+  "bytes_copied",
+  "splice_fallbacks",
+  "errors",
+  "connect_failures",
+  "connect_timeouts",
+  "idle_timeouts",
+  "pipes_open",
+] as const;
+
+/** One counter name. */
+export type Field = (typeof FIELDS)[number];
+
+/** Slot offsets of each field inside a scope block. */
+export const F = Object.fromEntries(FIELDS.map((name, i) => [name, i])) as Record<Field, number>;
+
+/** Number of slots in one scope block. */
+export const SCOPE_SIZE = FIELDS.length;
+
+/** How many scopes a worker buffer holds. */
+export function scopeCount(listeners: number, upstreams: number): number {
+  return 1 + listeners + upstreams;
+}
+
+/** Slot base of listener `i`. */
+export function listenerBase(i: number): number {
+  return (1 + i) * SCOPE_SIZE;
+}
+
+/** Slot base of upstream `j` (global upstream index) given the listener count. */
+export function upstreamBase(listeners: number, j: number): number {
+  return (1 + listeners + j) * SCOPE_SIZE;
+}
+
+/** Allocates a zeroed counter buffer for one worker. */
+export function allocateCounters(listeners: number, upstreams: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(scopeCount(listeners, upstreams) * SCOPE_SIZE * 8);
+}

@@ -1,0 +1,78 @@
+/**
+ * The main thread's handle on data-plane workers: spawn, wait for ready,
+ * send commands (postMessage + control sequence + eventfd wake), and collect
+ * their reports.
+ *
+ * @module
+ */
+import { EFD_CLOEXEC, EFD_NONBLOCK } from "../ffi/constants.ts";
+import type { Sys } from "../ffi/sys.ts";
+import { check } from "./errors.ts";
+import { CONTROL_SEQ, CONTROL_SIZE, type WorkerCommand, type WorkerInit, type WorkerReport } from "./dataplane/protocol.ts";
+
+const WORKER_URL = new URL("./dataplane/worker.ts", import.meta.url).href;
+const ONE = new BigUint64Array([1n]);
+
+/** One running worker. */
+export class WorkerHandle {
+  readonly worker: Worker;
+  readonly control = new SharedArrayBuffer(CONTROL_SIZE * 4);
+  readonly wakeFd: number;
+  #listeners = new Map<string, Array<() => void>>();
+  #failure: ((err: Error) => void) | undefined;
+
+  constructor(private readonly sys: Sys, readonly index: number) {
+    this.wakeFd = check("eventfd", sys.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    this.worker = new Worker(WORKER_URL, { type: "module" });
+    this.worker.onmessage = (e: MessageEvent) => this.#onReport(e.data as WorkerReport);
+    this.worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault?.();
+      this.#fail(new Error(`worker ${index} crashed: ${e.message}`));
+    };
+  }
+
+  /** Sends the init message and resolves once the worker is ready. */
+  start(init: Omit<WorkerInit, "control" | "wakeFd" | "type" | "workerIndex">): Promise<void> {
+    const ready = new Promise<void>((resolve, reject) => {
+      this.#failure = reject;
+      this.once("ready", resolve);
+    });
+    this.worker.postMessage({ ...init, type: "init", workerIndex: this.index, control: this.control, wakeFd: this.wakeFd });
+    return ready;
+  }
+
+  /** Sends a command and wakes the worker out of epoll_wait. */
+  send(cmd: WorkerCommand): void {
+    this.worker.postMessage(cmd);
+    Atomics.add(new Int32Array(this.control), CONTROL_SEQ, 1);
+    this.sys.write(this.wakeFd, ONE, 8);
+  }
+
+  /** Resolves when the worker reports `type`. */
+  when(type: WorkerReport["type"]): Promise<void> {
+    return new Promise((resolve) => this.once(type, resolve));
+  }
+
+  /** Ends the thread. The worker has closed its own fds by then (or we are exiting). */
+  terminate(): void {
+    this.worker.terminate();
+  }
+
+  private once(type: string, fn: () => void): void {
+    const list = this.#listeners.get(type) ?? [];
+    list.push(fn);
+    this.#listeners.set(type, list);
+  }
+
+  #onReport(msg: WorkerReport): void {
+    if (msg.type === "error") return this.#fail(new Error(msg.message));
+    const list = this.#listeners.get(msg.type) ?? [];
+    this.#listeners.delete(msg.type);
+    for (const fn of list) fn();
+  }
+
+  #fail(err: Error): void {
+    if (this.#failure) this.#failure(err);
+    else console.error(`spliced: ${err.message}`);
+  }
+}
