@@ -78,6 +78,8 @@ export type ConfigInput = z.input<typeof ConfigSchema>;
 export type Config = z.output<typeof ConfigSchema>;
 /** One validated listener. */
 export type ListenerConfig = Config["listeners"][number] & { name: string };
+/** A validated config whose listeners all have names. */
+export type ValidConfig = Omit<Config, "listeners"> & { listeners: ListenerConfig[] };
 
 function uniqueNames(cfg: { listeners: { name?: string }[] }, ctx: z.RefinementCtx): void {
   const seen = new Set<string>();
@@ -94,7 +96,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** Validates a config object; throws ConfigError naming `source`. */
-export function validateConfig(input: unknown, source: string): Config & { listeners: ListenerConfig[] } {
+export function validateConfig(input: unknown, source: string): ValidConfig {
   const result = ConfigSchema.safeParse(input);
   if (!result.success) {
     const issues: ConfigIssue[] = result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
@@ -106,7 +108,7 @@ export function validateConfig(input: unknown, source: string): Config & { liste
 }
 
 /** Reads and validates a JSON config file; throws ConfigError naming the file. */
-export function loadConfigFile(path: string): Config & { listeners: ListenerConfig[] } {
+export function loadConfigFile(path: string): ValidConfig {
   let text: string;
   try {
     text = readFileSync(path, "utf8");

@@ -10,7 +10,7 @@ import { loadSys, type Sys } from "../ffi/mod.ts";
 import { parseHostPort, resolveHost } from "./address.ts";
 import { allocateUpstreamControl, CONTROL_SLOTS, DISABLED, DRAINING } from "./balance/balancer.ts";
 import { bindListener, type BoundListener } from "./bind.ts";
-import { validateConfig, type Config, type ConfigInput, type ListenerConfig } from "./config.ts";
+import { validateConfig, type ConfigInput, type ValidConfig } from "./config.ts";
 import { raiseFileLimit } from "./dataplane/sockets.ts";
 import type { ListenerInit, UpstreamInit } from "./dataplane/protocol.ts";
 import { allocateCounters } from "./stats/layout.ts";
@@ -41,8 +41,7 @@ export interface Proxy {
   readonly closed: Promise<void>;
 }
 
-/** A config after validation. */
-export type ValidConfig = Config & { listeners: ListenerConfig[] };
+export type { ValidConfig };
 
 interface Runtime {
   sys: Sys;

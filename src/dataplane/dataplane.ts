@@ -20,6 +20,8 @@ import { TcpSession } from "./tcp.ts";
 
 /** How often timeouts and paused listeners are checked, in ms. */
 const SWEEP_MS = 100;
+/** Sweeps between two trims of the idle pipe pool. */
+const TRIM_EVERY = 20;
 const COPY_BUFFER_SIZE = 64 * 1024;
 
 /** Events of one worker's data plane, for its host (the Worker shell). */
@@ -41,6 +43,7 @@ export class DataPlane {
   #draining = false;
   #stopped = false;
   #nextSweep = 0;
+  #sweeps = 0;
 
   constructor(readonly sys: Sys, readonly init: WorkerInit, private readonly events: DataPlaneEvents) {
     const counters = new Float64Array(init.counters);
@@ -127,6 +130,7 @@ export class DataPlane {
     this.#nextSweep = now + SWEEP_MS;
     for (const s of this.sessions) s.checkTimers(now);
     for (const l of this.listeners) l.resume();
+    if (++this.#sweeps % TRIM_EVERY === 0) this.ctx.pump.pool.trim();
     this.ctx.counters[F.pipes_open] = this.ctx.pump.pool.open;
   }
 

@@ -25,6 +25,7 @@ export class PipePool {
   #fds = new Int32Array(2);
   /** Pipes created and not yet closed (in use or idle). */
   open = 0;
+  #acquiredSinceTrim = 0;
 
   constructor(
     private readonly sys: Sys,
@@ -36,6 +37,7 @@ export class PipePool {
 
   /** An empty pipe, or a negative errno when none can be made (EMFILE...). */
   acquire(): Pipe | number {
+    this.#acquiredSinceTrim++;
     const pipe = this.#free.pop();
     return pipe ?? this.#create();
   }
@@ -44,6 +46,12 @@ export class PipePool {
   release(pipe: Pipe, empty: boolean): void {
     if (empty && this.#free.length < this.maxIdle) this.#free.push(pipe);
     else this.#close(pipe);
+  }
+
+  /** Closes the idle pipes if none was wanted since the last call (an idle worker holds no pipe). */
+  trim(): void {
+    if (this.#acquiredSinceTrim === 0) this.drain();
+    this.#acquiredSinceTrim = 0;
   }
 
   /** Closes every idle pipe. */

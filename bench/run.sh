@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Entry point of `npm run bench`: makes sure the peers and tools are installed,
+# raises the fd limit, then runs the TCP benchmark (bench/tcp.mjs).
+#   bash bench/run.sh [--rounds N] [--time S] [--only a,b] [--skip-idle] [--skip-strace] [--quick]
+# Results: a markdown table on stdout and in bench/out/ (gitignored).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+
+missing=()
+for cmd in haproxy nginx socat iperf3 strace pgrep; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
+done
+[[ -f /usr/lib/nginx/modules/ngx_stream_module.so ]] || missing+=("ngx_stream_module")
+if ((${#missing[@]})); then
+  echo "bench: installing missing tools (${missing[*]})" >&2
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "bench: need root to apt-get install; install: haproxy nginx libnginx-mod-stream socat iperf3 strace procps" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq haproxy nginx libnginx-mod-stream socat iperf3 strace procps >/dev/null
+fi
+
+for rt in deno bun; do
+  [[ -x "$root/node_modules/.bin/$rt" ]] || { echo "bench: $rt missing: run npm install in $root" >&2; exit 1; }
+done
+
+# 5,000 idle connections need ~10,000 fds in the proxy and as many in the bench process.
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+exec node "$here/tcp.mjs" "$@"

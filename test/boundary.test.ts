@@ -1,0 +1,70 @@
+/**
+ * The runtime boundary: only the FFI backends (`ffi/deno.ts`, `ffi/bun.ts`),
+ * the backend loader (`ffi/mod.ts`) and the admin serve adapter
+ * (`src/admin/serve.ts`) may name the runtime globals or import `bun:ffi`.
+ * Everything else is runtime-neutral TypeScript.
+ *
+ * @module
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+
+const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
+const SCANNED_DIRS = ["src", "test", "bench", "examples", "ffi"];
+const EXEMPT = new Set(["ffi/deno.ts", "ffi/bun.ts", "ffi/mod.ts", "src/admin/serve.ts", "test/boundary.test.ts"]);
+const SOURCE = /\.(ts|tsx|mts|cts)$/;
+
+/** One forbidden construct: a name for the report and a pattern that finds it. */
+const RULES: ReadonlyArray<readonly [name: string, pattern: RegExp]> = [
+  ["Deno.", /\bDeno\./],
+  ["Bun.", /\bBun\./],
+  ["bun:ffi import", /["'`]bun:ffi["'`]/],
+];
+
+/** Source files under `dir` (recursive), skipping node_modules and dot folders. */
+function sourceFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === "node_modules" || entry.name.startsWith(".") ? [] : sourceFiles(path);
+    return entry.isFile() && SOURCE.test(entry.name) ? [path] : [];
+  });
+}
+
+/** Every scanned file, as a repo-relative path with `/` separators. */
+function scannedFiles(): string[] {
+  return SCANNED_DIRS.flatMap((d) => sourceFiles(join(ROOT, d)))
+    .map((p) => relative(ROOT, p).split(sep).join("/"))
+    .sort();
+}
+
+/** `line N: rule` for each line of `text` that breaks a rule. */
+function violations(text: string): string[] {
+  return text.split("\n").flatMap((line, i) =>
+    RULES.filter(([, pattern]) => pattern.test(line)).map(([name]) => `line ${i + 1}: ${name}`)
+  );
+}
+
+test("boundary: only the ffi backends and the serve adapter name Deno., Bun. or bun:ffi", () => {
+  const offenders = scannedFiles()
+    .filter((file) => !EXEMPT.has(file))
+    .flatMap((file) => violations(readFileSync(join(ROOT, file), "utf8")).map((v) => `${file} ${v}`));
+  assert.equal(offenders.length, 0, `runtime-specific code outside the boundary:\n  ${offenders.join("\n  ")}`);
+});
+
+test("boundary: the scan sees the ffi layer and this test", () => {
+  const files = scannedFiles();
+  for (const file of ["ffi/sys.ts", "ffi/deno.ts", "ffi/bun.ts", "test/boundary.test.ts"]) {
+    assert.ok(files.includes(file), `${file} missing from the scan of ${ROOT}`);
+  }
+});
+
+test("boundary: the rules catch each forbidden form and pass neutral code", () => {
+  assert.deepEqual(violations(`const x = 1;\nDeno.dlopen("libc.so.6", {});`), ["line 2: Deno."]);
+  assert.deepEqual(violations(`await Bun.write("f", "x");`), ["line 1: Bun."]);
+  assert.deepEqual(violations(`import { dlopen } from "bun:ffi";`), ["line 1: bun:ffi import"]);
+  assert.deepEqual(violations(`const m = await import('bun:ffi');`), ["line 1: bun:ffi import"]);
+  assert.deepEqual(violations(`import "./deno.ts"; // the deno backend; Bunny.x; MyDeno.y`), []);
+});

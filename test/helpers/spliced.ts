@@ -1,0 +1,115 @@
+/**
+ * Starts `./bin/spliced` as a child process on the runtime running the tests,
+ * the way people start it, and gives tests its addresses, stats and fd count.
+ *
+ * @module
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { currentRuntime } from "../../ffi/mod.ts";
+
+/** Repository root. */
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** The launcher script. */
+export const BIN = `${ROOT}bin/spliced`;
+
+/** The runtime the proxy under test runs on: the one running the tests. */
+export function testRuntime(): string {
+  const rt = currentRuntime();
+  return rt === "other" ? "bun" : rt;
+}
+
+/** Result of running the CLI to completion. */
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `spliced ARGS` to completion (for check, help, and start failures). */
+export function runCli(args: string[], timeoutMs = 30_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, ["--runtime", testRuntime(), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "", stderr = "";
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A running proxy process. */
+export interface SplicedProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Port of each listener by name. */
+  readonly ports: Record<string, number>;
+  /** Port of the first listener. */
+  readonly port: number;
+  readonly adminPort: number;
+  /** Everything printed so far. */
+  output(): string;
+  /** GET /stats as JSON. */
+  stats(): Promise<any>;
+  /** Number of entries in /proc/PID/fd. */
+  fdCount(): number;
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code when the process ends. */
+  exited: Promise<number | null>;
+}
+
+/** Starts `spliced ARGS` (admin on port 0 is added unless present) and waits until it listens. */
+export async function startSpliced(args: string[]): Promise<SplicedProcess> {
+  const full = args.includes("--admin") || args.includes("--config") ? args : [...args, "--admin", "127.0.0.1:0"];
+  const child = spawn(BIN, ["--runtime", testRuntime(), ...full], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  await waitFor(() => /^admin http:\/\/\S+:(\d+)\//m.test(out), exited, () => out);
+  const ports: Record<string, number> = {};
+  for (const m of out.matchAll(/^listener (\S+) \S+ \S+:(\d+) ->/gm)) ports[m[1]] = Number(m[2]);
+  const adminPort = Number(/^admin http:\/\/\S+:(\d+)\//m.exec(out)![1]);
+  return {
+    child, pid: child.pid!, ports, port: Object.values(ports)[0], adminPort, exited,
+    output: () => out,
+    stats: async () => (await fetch(`http://127.0.0.1:${adminPort}/stats`, { headers: { connection: "close" } })).json(),
+    fdCount: () => readdirSync(`/proc/${child.pid}/fd`).length,
+    stop: (signal = "SIGTERM") => {
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+async function waitFor(ready: () => boolean, exited: Promise<unknown>, out: () => string): Promise<void> {
+  let gone = false;
+  exited.then(() => (gone = true));
+  const deadline = Date.now() + 30_000;
+  while (!ready()) {
+    if (gone) throw new Error(`spliced exited during start:\n${out()}`);
+    if (Date.now() > deadline) throw new Error(`spliced did not start in 30 s:\n${out()}`);
+    await sleep(20);
+  }
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `probe` until it returns true or `ms` pass; returns the last result. */
+export async function eventually(probe: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await probe()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(25);
+  }
+}
