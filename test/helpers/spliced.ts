@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync } from "node:fs";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { currentRuntime } from "../../ffi/mod.ts";
 
@@ -82,7 +83,13 @@ export async function startSpliced(args: string[]): Promise<SplicedProcess> {
     stats: async () => (await fetch(`http://127.0.0.1:${adminPort}/stats`, { headers: { connection: "close" } })).json(),
     fdCount: () => readdirSync(`/proc/${child.pid}/fd`).length,
     stop: (signal = "SIGTERM") => {
-      child.kill(signal);
+      // process.kill, not child.kill: Deno's node:child_process reports any child it
+      // signalled as killed by that signal, even when the child handled it and exited 0.
+      try {
+        process.kill(child.pid!, signal);
+      } catch {
+        // already gone
+      }
       return exited;
     },
   };
@@ -112,4 +119,17 @@ export async function eventually(probe: () => boolean | Promise<boolean>, ms = 1
     if (Date.now() > deadline) return false;
     await sleep(25);
   }
+}
+
+/**
+ * The proxy's fd count once its admin server closed the sockets of earlier
+ * /stats requests (the runtime closes them lazily). With `expected`, waits up
+ * to 5 s for the count to come back to it and returns the last count seen.
+ */
+export async function quietFdCount(proxy: SplicedProcess, expected?: number): Promise<number> {
+  await sleep(300);
+  let count = proxy.fdCount();
+  if (expected === undefined) return count;
+  await eventually(() => (count = proxy.fdCount()) === expected, 5_000);
+  return count;
 }

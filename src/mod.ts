@@ -1,0 +1,26 @@
+/**
+ * spliced as a library, for Deno and Bun programs.
+ *
+ * ```ts
+ * import { startProxy } from "spliced";
+ *
+ * const proxy = await startProxy({
+ *   workers: 2,
+ *   listeners: [{ name: "db", listen: "127.0.0.1:6432", upstreams: ["127.0.0.1:5432"] }],
+ * });
+ * console.log(proxy.address("db"));          // { host: "127.0.0.1", port: 6432 }
+ * console.log(proxy.stats().totals.bytes_spliced);
+ * await proxy.close();                        // graceful: open connections finish first
+ * ```
+ *
+ * Under Deno, run with `--allow-ffi --allow-net --allow-read --allow-env --allow-sys`.
+ *
+ * @module
+ */
+export { startProxy, type Proxy, type UpstreamState, type ValidConfig } from "./proxy.ts";
+export { loadConfigFile, validateConfig, type Config, type ConfigInput, type ListenerConfig } from "./config.ts";
+export { adminApp, type AdminOptions } from "./admin/app.ts";
+export type { Counters, StatsSnapshot } from "./stats/aggregate.ts";
+export { ConfigError, SysError, UsageError, type ConfigIssue } from "./errors.ts";
+export { FfiUnavailableError } from "../ffi/sys.ts";
+export { VERSION } from "./version.ts";
