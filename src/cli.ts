@@ -16,6 +16,7 @@ import { loadConfigFile, validateConfig, type ConfigInput } from "./config.ts";
 import { ConfigError, SysError, UsageError } from "./errors.ts";
 import { formatEndpoint } from "../ffi/sockaddr.ts";
 import { FfiUnavailableError } from "../ffi/sys.ts";
+import { currentRuntime } from "../ffi/mod.ts";
 import { startProxy, type Proxy, type ValidConfig } from "./proxy.ts";
 import { ServeError } from "./admin/serve.ts";
 import { VERSION } from "./version.ts";
@@ -25,7 +26,7 @@ const HELP = `spliced ${VERSION}: zero-copy TCP reverse proxy (splice(2) between
 Usage:
   spliced tcp --listen HOST:PORT --to HOST:PORT[,HOST:PORT...] [options]
   spliced --config FILE          run from a JSON config file (also: spliced run --config FILE)
-  spliced check --config FILE    validate a config file and exit
+  spliced check --config FILE    validate a config file and exit (SIGHUP reloads a running one)
   spliced --help | --version
 
 Options for tcp:
@@ -142,6 +143,15 @@ function handleSignals(proxy: Proxy): void {
   };
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
+  if (proxy.configPath) process.on("SIGHUP", () => reloadOnSignal(proxy));
+}
+
+/** SIGHUP: re-read the config file, as nginx and HAProxy do. */
+function reloadOnSignal(proxy: Proxy): void {
+  proxy.reload().then(
+    (cfg) => console.error(`spliced: SIGHUP: reloaded ${proxy.configPath} (${cfg.listeners.length} listeners)`),
+    (err) => console.error(`spliced: SIGHUP: reload failed, still running the previous config:\n${err.message}`),
+  );
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -153,8 +163,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = configFrom(command, values);
   if (command === "check") return void console.log(`${values.config}: ok`), 0;
-  const proxy = await startProxy(config);
-  announce(proxy, (globalThis as { Bun?: unknown }).Bun ? "bun" : "deno");
+  const proxy = await startProxy(config, { configPath: values.config });
+  announce(proxy, currentRuntime());
   handleSignals(proxy);
   await proxy.closed;
   return 0;

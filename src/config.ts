@@ -61,6 +61,10 @@ export const ListenerSchema = z.strictObject({
 /** Schema of the admin server. */
 export const AdminSchema = z.strictObject({
   listen: hostPort,
+  /** Bearer token for the admin API (prefer tokenFile or SPLICED_ADMIN_TOKEN). */
+  token: z.string().min(16, "use at least 16 characters").optional(),
+  /** File holding the bearer token (first line). */
+  tokenFile: z.string().min(1).optional(),
 });
 
 /** Schema of the whole config. */

@@ -1,32 +1,56 @@
 /**
  * `startProxy`: validates a config, binds every listener, starts the
  * data-plane workers and (optionally) the admin server, and returns a handle
- * to read stats and to shut down gracefully.
+ * to read stats, change upstreams, reload and shut down gracefully.
  *
  * @module
  */
-import { formatEndpoint, type IpEndpoint } from "../ffi/sockaddr.ts";
+import type { IpEndpoint } from "../ffi/sockaddr.ts";
 import { loadSys, type Sys } from "../ffi/mod.ts";
-import { parseHostPort, resolveHost } from "./address.ts";
-import { allocateUpstreamControl, CONTROL_SLOTS, DISABLED, DRAINING } from "./balance/balancer.ts";
-import { bindListener, type BoundListener } from "./bind.ts";
-import { validateConfig, type ConfigInput, type ValidConfig } from "./config.ts";
+import { CONTROL_SLOTS, DISABLED, DRAINING } from "./balance/balancer.ts";
+import { loadConfigFile, validateConfig, type ConfigInput, type ValidConfig } from "./config.ts";
+import type { ConnectionInfo } from "./dataplane/context.ts";
 import { raiseFileLimit } from "./dataplane/sockets.ts";
-import type { ListenerInit, UpstreamInit } from "./dataplane/protocol.ts";
-import { allocateCounters } from "./stats/layout.ts";
-import { snapshot, type StatsLabels, type StatsSnapshot } from "./stats/aggregate.ts";
-import { WorkerHandle } from "./workers.ts";
+import { bindAll, launch, resolveUpstreams, retire, shutdownGeneration, unusedSockets, type Generation } from "./generation.ts";
+import {
+  gather, histogramSnapshot, snapshot, type HistogramsSnapshot, type StatsLabels, type StatsSnapshot,
+} from "./stats/aggregate.ts";
 import type { AdminServer } from "./admin/server.ts";
+
+export type { ValidConfig };
+export type { ConnectionInfo };
 
 /** Upstream states as shown in `/stats` and `/upstreams`. */
 export type UpstreamState = "up" | "draining" | "disabled";
 
+/** Whether the proxy can serve, and why not. */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly reasons: string[];
+}
+
+/** Options of {@link startProxy}. */
+export interface StartOptions {
+  /** Named in config errors (default: the config path, or "config"). */
+  readonly source?: string;
+  /** The file the config came from; `reload()` re-reads it. */
+  readonly configPath?: string;
+}
+
 /** A running proxy. */
 export interface Proxy {
-  /** The validated config it runs. */
+  /** The validated config it runs now. */
   readonly config: ValidConfig;
+  /** The config file `reload()` reads, if any. */
+  readonly configPath: string | undefined;
   /** Sums of every worker's counters. Never blocks a worker. */
   stats(): StatsSnapshot;
+  /** Histograms (connection duration, upstream connect time, HTTP latency) by scope. */
+  histograms(): HistogramsSnapshot;
+  /** Up to `limit` open connections across workers (asks each worker; answers within ~1 s). */
+  connections(limit?: number): Promise<ConnectionInfo[]>;
+  /** Listeners bound and at least one usable upstream per listener. */
+  readiness(): Readiness;
   /** Bound address of a listener (the first one by default). */
   address(listener?: string): IpEndpoint;
   /** Bound address of the admin server, if any. */
@@ -35,29 +59,23 @@ export interface Proxy {
   setUpstreamState(id: string, state: UpstreamState): boolean;
   /** Sets an upstream's weight (0-1000); false if unknown. */
   setUpstreamWeight(id: string, weight: number): boolean;
+  /**
+   * Applies a new config (by default: re-reads `configPath`) without dropping
+   * open connections. Throws ConfigError and changes nothing when it is invalid.
+   */
+  reload(input?: ConfigInput): Promise<ValidConfig>;
   /** Graceful shutdown: stop accepting, let connections finish up to the grace period, then close. */
   close(gracePeriodMs?: number): Promise<void>;
   /** Resolves once the proxy is fully closed. */
   readonly closed: Promise<void>;
 }
 
-export type { ValidConfig };
+const STATE_CODES: Record<UpstreamState, number> = { up: 0, draining: DRAINING, disabled: DISABLED };
+const STATE_NAMES: UpstreamState[] = ["up", "draining", "disabled"];
 
-interface Runtime {
-  sys: Sys;
-  config: ValidConfig;
-  bound: Map<string, BoundListener>;
-  upstreams: UpstreamInit[];
-  labels: StatsLabels;
-  control: Int32Array;
-  workers: WorkerHandle[];
-  counters: Float64Array[];
-  startedAt: number;
-}
-
-/** Starts a proxy from a config object (validated here; errors name `source`). */
-export async function startProxy(input: ConfigInput | ValidConfig, source = "config"): Promise<Proxy> {
-  const config = validateConfig(input, source);
+/** Starts a proxy from a config object (validated here; errors name the source). */
+export async function startProxy(input: ConfigInput | ValidConfig, options: StartOptions = {}): Promise<Proxy> {
+  const config = validateConfig(input, options.source ?? options.configPath ?? "config");
   const sys = await loadSys();
   raiseFileLimit(sys);
   const upstreams = await resolveUpstreams(config);
@@ -65,8 +83,8 @@ export async function startProxy(input: ConfigInput | ValidConfig, source = "con
   let admin: AdminServer | undefined;
   try {
     if (config.admin) admin = await (await import("./admin/server.ts")).serveAdminFor(config.admin.listen);
-    const rt = await launch(sys, config, bound, upstreams);
-    return makeProxy(rt, admin);
+    const gen = await launch(sys, 1, config, bound, upstreams);
+    return new RunningProxy(sys, gen, admin, options.configPath);
   } catch (err) {
     for (const b of bound.values()) for (const fd of b.fds) sys.close(fd);
     await admin?.close();
@@ -74,128 +92,139 @@ export async function startProxy(input: ConfigInput | ValidConfig, source = "con
   }
 }
 
-async function resolveUpstreams(config: ValidConfig): Promise<UpstreamInit[]> {
-  const out: UpstreamInit[] = [];
-  for (const l of config.listeners) {
-    for (const text of l.upstreams) {
-      const { host, port } = parseHostPort(text);
-      const ip = await resolveHost(host);
-      out.push({ index: out.length, id: `${l.name}/${text}`, host: ip, port });
+class RunningProxy implements Proxy {
+  readonly closed: Promise<void>;
+  #markClosed!: () => void;
+  #closing: Promise<void> | undefined;
+  #past: Generation[] = [];
+  #retiring = new Set<Generation>();
+  #reloading: Promise<unknown> = Promise.resolve();
+  readonly #startedAt = Date.now();
+
+  constructor(
+    private readonly sys: Sys,
+    private current: Generation,
+    private readonly admin: AdminServer | undefined,
+    readonly configPath: string | undefined,
+  ) {
+    this.closed = new Promise<void>((resolve) => (this.#markClosed = resolve));
+    admin?.attach(this);
+  }
+
+  get config(): ValidConfig {
+    return this.current.config;
+  }
+
+  stats(): StatsSnapshot {
+    const g = gather([...this.#past, this.current]);
+    const meta = { runtime: this.sys.runtime, uptimeSeconds: (Date.now() - this.#startedAt) / 1000, generation: this.current.id };
+    return snapshot(g, this.current, this.#labels(), meta);
+  }
+
+  histograms(): HistogramsSnapshot {
+    return histogramSnapshot(gather([...this.#past, this.current]), this.#labels());
+  }
+
+  async connections(limit = 100): Promise<ConnectionInfo[]> {
+    const workers = [...this.#retiring, this.current].flatMap((g) => g.workers);
+    const lists = await Promise.all(workers.map((w) => w.connections(limit)));
+    return lists.flat().sort((a, b) => b.age_seconds - a.age_seconds).slice(0, limit);
+  }
+
+  readiness(): Readiness {
+    const reasons: string[] = [];
+    if (this.#closing) reasons.push("shutting down");
+    const { control, upstreams } = this.current;
+    for (const l of this.current.config.listeners) {
+      const usable = upstreams.some((u) =>
+        u.id.startsWith(`${l.name}/`) &&
+        Atomics.load(control, u.index * CONTROL_SLOTS) === 0 && Atomics.load(control, u.index * CONTROL_SLOTS + 1) > 0
+      );
+      if (!usable) reasons.push(`listener ${l.name}: no usable upstream`);
     }
+    return { ready: reasons.length === 0, reasons };
   }
-  return out;
-}
 
-function bindAll(sys: Sys, config: ValidConfig): Map<string, BoundListener> {
-  const bound = new Map<string, BoundListener>();
-  try {
-    for (const l of config.listeners) {
-      bound.set(l.name, bindListener(sys, parseHostPort(l.listen), config.workers, l.backlog));
+  address(name?: string): IpEndpoint {
+    const b = name === undefined ? this.current.bound.values().next().value : this.current.bound.get(name);
+    if (!b) throw new RangeError(`no listener named "${name}"`);
+    return b.address;
+  }
+
+  adminAddress(): IpEndpoint | undefined {
+    return this.admin?.address();
+  }
+
+  setUpstreamState(id: string, state: UpstreamState): boolean {
+    const j = this.#upstreamIndex(id);
+    if (j < 0) return false;
+    Atomics.store(this.current.control, j * CONTROL_SLOTS, STATE_CODES[state]);
+    return true;
+  }
+
+  setUpstreamWeight(id: string, weight: number): boolean {
+    const j = this.#upstreamIndex(id);
+    if (j < 0 || !Number.isInteger(weight) || weight < 0 || weight > 1000) return false;
+    Atomics.store(this.current.control, j * CONTROL_SLOTS + 1, weight);
+    return true;
+  }
+
+  reload(input?: ConfigInput): Promise<ValidConfig> {
+    const next = this.#reloading.then(() => this.#reload(input));
+    this.#reloading = next.catch(() => {});
+    return next;
+  }
+
+  close(grace?: number): Promise<void> {
+    this.#closing ??= this.#shutdown(grace ?? this.current.config.gracePeriod).then(() => this.#markClosed());
+    return this.#closing;
+  }
+
+  async #reload(input?: ConfigInput): Promise<ValidConfig> {
+    if (this.#closing) throw new Error("the proxy is shutting down");
+    const config = input === undefined ? this.#readConfigFile() : validateConfig(input, "reload");
+    const old = this.current;
+    const upstreams = await resolveUpstreams(config);
+    const bound = bindAll(this.sys, config, old);
+    let next: Generation;
+    try {
+      next = await launch(this.sys, old.id + 1, config, bound, upstreams, old);
+    } catch (err) {
+      for (const fd of unusedSockets({ ...old, bound } as Generation, old)) this.sys.close(fd);
+      throw err;
     }
-    return bound;
-  } catch (err) {
-    for (const b of bound.values()) for (const fd of b.fds) sys.close(fd);
-    throw err;
+    this.current = next;
+    this.#past.push(old);
+    this.#retiring.add(old);
+    retire(old, unusedSockets(old, next), this.sys).finally(() => this.#retiring.delete(old));
+    return config;
   }
-}
 
-async function launch(sys: Sys, config: ValidConfig, bound: Map<string, BoundListener>, upstreams: UpstreamInit[]): Promise<Runtime> {
-  const L = config.listeners.length;
-  const active = new SharedArrayBuffer(Math.max(1, L) * 4);
-  const controlSab = allocateUpstreamControl(upstreams.length);
-  const workers: WorkerHandle[] = [];
-  const counters: Float64Array[] = [];
-  const groups = groupUpstreams(config, upstreams);
-  for (let w = 0; w < config.workers; w++) {
-    const sab = allocateCounters(L, upstreams.length);
-    counters.push(new Float64Array(sab));
-    const listeners: ListenerInit[] = config.listeners.map((l, i) => ({
-      index: i, name: l.name, fd: bound.get(l.name)!.fds[w],
-      connectTimeoutMs: l.connectTimeout, idleTimeoutMs: l.idleTimeout, maxConnections: l.maxConnections,
-      upstreams: groups[i],
-    }));
-    workers.push(new WorkerHandle(sys, w));
-    await workers[w].start({
-      pipeSize: config.pipeSize, listeners, upstreams, counters: sab, active, upstreamControl: controlSab,
-    });
+  #readConfigFile(): ValidConfig {
+    if (!this.configPath) throw new Error("no config file to reload: the proxy was not started from one");
+    return loadConfigFile(this.configPath);
   }
-  const labels = makeLabels(config, bound, upstreams);
-  return { sys, config, bound, upstreams, labels, control: new Int32Array(controlSab), workers, counters, startedAt: Date.now() };
-}
 
-function groupUpstreams(config: ValidConfig, upstreams: UpstreamInit[]): number[][] {
-  return config.listeners.map((l) => upstreams.filter((u) => u.id.startsWith(`${l.name}/`)).map((u) => u.index));
-}
+  async #shutdown(graceMs: number): Promise<void> {
+    await this.#reloading;
+    const gens = [...this.#retiring, this.current];
+    await Promise.all(gens.map((g) => shutdownGeneration(g, graceMs)));
+    await this.admin?.close();
+  }
 
-function makeLabels(config: ValidConfig, bound: Map<string, BoundListener>, upstreams: UpstreamInit[]): StatsLabels {
-  return {
-    listeners: config.listeners.map((l) => ({ name: l.name, listen: formatEndpoint(bound.get(l.name)!.address) })),
-    upstreams: upstreams.map((u) => ({
-      id: u.id, listener: u.id.slice(0, u.id.indexOf("/")), address: formatEndpoint(u), state: "up", weight: 1,
-    })),
-  };
-}
+  #upstreamIndex(id: string): number {
+    return this.current.upstreams.findIndex((u) => u.id === id);
+  }
 
-const STATE_CODES: Record<UpstreamState, number> = { up: 0, draining: DRAINING, disabled: DISABLED };
-const STATE_NAMES: UpstreamState[] = ["up", "draining", "disabled"];
-
-function makeProxy(rt: Runtime, admin: AdminServer | undefined): Proxy {
-  let closing: Promise<void> | undefined;
-  let markClosed!: () => void;
-  const closed = new Promise<void>((resolve) => (markClosed = resolve));
-  const indexOf = (id: string) => rt.upstreams.findIndex((u) => u.id === id);
-  const proxy: Proxy = {
-    config: rt.config,
-    closed,
-    stats: () => snapshot(rt.counters, currentLabels(rt), rt.sys.runtime, (Date.now() - rt.startedAt) / 1000),
-    address: (name) => {
-      const b = name === undefined ? rt.bound.values().next().value : rt.bound.get(name);
-      if (!b) throw new RangeError(`no listener named "${name}"`);
-      return b.address;
-    },
-    adminAddress: () => admin?.address(),
-    setUpstreamState: (id, state) => {
-      const j = indexOf(id);
-      if (j < 0) return false;
-      Atomics.store(rt.control, j * CONTROL_SLOTS, STATE_CODES[state]);
-      return true;
-    },
-    setUpstreamWeight: (id, weight) => {
-      const j = indexOf(id);
-      if (j < 0) return false;
-      Atomics.store(rt.control, j * CONTROL_SLOTS + 1, weight);
-      return true;
-    },
-    close: (grace) => {
-      closing ??= shutdown(rt, grace ?? rt.config.gracePeriod, admin).then(markClosed);
-      return closing;
-    },
-  };
-  admin?.attach(proxy);
-  return proxy;
-}
-
-function currentLabels(rt: Runtime): StatsLabels {
-  return {
-    listeners: rt.labels.listeners,
-    upstreams: rt.labels.upstreams.map((u, j) => ({
-      ...u,
-      state: STATE_NAMES[Atomics.load(rt.control, j * CONTROL_SLOTS)] ?? "up",
-      weight: Atomics.load(rt.control, j * CONTROL_SLOTS + 1),
-    })),
-  };
-}
-
-async function shutdown(rt: Runtime, graceMs: number, admin: { close(): Promise<void> } | undefined): Promise<void> {
-  const drained = Promise.all(rt.workers.map((w) => w.when("drained")));
-  for (const w of rt.workers) w.send({ type: "drain" });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-  await Promise.race([drained, graceOver]);
-  clearTimeout(timer);
-  const stopped = Promise.all(rt.workers.map((w) => w.when("stopped")));
-  for (const w of rt.workers) w.send({ type: "stop" });
-  await Promise.race([stopped, new Promise((r) => setTimeout(r, 2000))]);
-  for (const w of rt.workers) w.terminate();
-  await admin?.close();
+  #labels(): StatsLabels {
+    const { labels, control } = this.current;
+    return {
+      listeners: labels.listeners,
+      upstreams: labels.upstreams.map((u, j) => ({
+        ...u,
+        state: STATE_NAMES[Atomics.load(control, j * CONTROL_SLOTS)] ?? "up",
+        weight: Atomics.load(control, j * CONTROL_SLOTS + 1),
+      })),
+    };
+  }
 }

@@ -8,6 +8,7 @@
 import { EFD_CLOEXEC, EFD_NONBLOCK } from "../ffi/constants.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { check } from "./errors.ts";
+import type { ConnectionInfo } from "./dataplane/context.ts";
 import { CONTROL_SEQ, CONTROL_SIZE, type WorkerCommand, type WorkerInit, type WorkerReport } from "./dataplane/protocol.ts";
 
 const WORKER_URL = new URL("./dataplane/worker.ts", import.meta.url).href;
@@ -18,7 +19,7 @@ export class WorkerHandle {
   readonly worker: Worker;
   readonly control = new SharedArrayBuffer(CONTROL_SIZE * 4);
   readonly wakeFd: number;
-  #listeners = new Map<string, Array<() => void>>();
+  #listeners = new Map<string, Array<(msg: WorkerReport) => void>>();
   #failure: ((err: Error) => void) | undefined;
 
   constructor(private readonly sys: Sys, readonly index: number) {
@@ -35,7 +36,7 @@ export class WorkerHandle {
   start(init: Omit<WorkerInit, "control" | "wakeFd" | "type" | "workerIndex">): Promise<void> {
     const ready = new Promise<void>((resolve, reject) => {
       this.#failure = reject;
-      this.once("ready", resolve);
+      this.once("ready", () => resolve());
     });
     this.worker.postMessage({ ...init, type: "init", workerIndex: this.index, control: this.control, wakeFd: this.wakeFd });
     return ready;
@@ -48,9 +49,27 @@ export class WorkerHandle {
     this.sys.write(this.wakeFd, ONE, 8);
   }
 
-  /** Resolves when the worker reports `type`. */
-  when(type: WorkerReport["type"]): Promise<void> {
-    return new Promise((resolve) => this.once(type, resolve));
+  /** Resolves with the next report of `type`. */
+  when<T extends WorkerReport["type"]>(type: T): Promise<Extract<WorkerReport, { type: T }>> {
+    return new Promise((resolve) => this.once(type, resolve as (msg: WorkerReport) => void));
+  }
+
+  /** Asks for the worker's open connections; resolves with [] after `timeoutMs`. */
+  async connections(limit: number, timeoutMs = 1000): Promise<ConnectionInfo[]> {
+    const id = ++this.#requests;
+    const answer = new Promise<ConnectionInfo[]>((resolve) => {
+      const wait = () => this.once("connections", (msg) => {
+        if (msg.type === "connections" && msg.id === id) resolve(msg.list);
+        else wait();
+      });
+      wait();
+    });
+    this.send({ type: "connections", id, limit });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<ConnectionInfo[]>((resolve) => (timer = setTimeout(() => resolve([]), timeoutMs)));
+    const list = await Promise.race([answer, late]);
+    clearTimeout(timer);
+    return list;
   }
 
   /** Ends the thread. The worker has closed its own fds by then (or we are exiting). */
@@ -58,7 +77,9 @@ export class WorkerHandle {
     this.worker.terminate();
   }
 
-  private once(type: string, fn: () => void): void {
+  #requests = 0;
+
+  private once(type: string, fn: (msg: WorkerReport) => void): void {
     const list = this.#listeners.get(type) ?? [];
     list.push(fn);
     this.#listeners.set(type, list);
@@ -68,7 +89,7 @@ export class WorkerHandle {
     if (msg.type === "error") return this.#fail(new Error(msg.message));
     const list = this.#listeners.get(msg.type) ?? [];
     this.#listeners.delete(msg.type);
-    for (const fn of list) fn();
+    for (const fn of list) fn(msg);
   }
 
   #fail(err: Error): void {

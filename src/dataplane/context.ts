@@ -32,8 +32,23 @@ export interface ListenerSettings {
   readonly balancer: Balancer;
 }
 
+/** One open connection as listed by the admin API (`GET /stats/connections`). */
+export interface ConnectionInfo {
+  readonly listener: string;
+  readonly client: string;
+  readonly upstream: string;
+  readonly state: string;
+  readonly age_seconds: number;
+  readonly bytes_client_to_upstream: number;
+  readonly bytes_upstream_to_client: number;
+  readonly bytes_spliced: number;
+  readonly bytes_copied: number;
+}
+
 /** A live connection the worker tracks (for timeouts and shutdown). */
 export interface Session {
+  /** A snapshot for the admin's connection list. */
+  describe(now: number): ConnectionInfo;
   /** Called by the sweep; closes the session if a deadline passed. */
   checkTimers(now: number): void;
   /** Closes at once (shutdown past the grace period). */

@@ -11,7 +11,7 @@ import type { Sys } from "../../ffi/sys.ts";
 import { Balancer } from "../balance/balancer.ts";
 import { check } from "../errors.ts";
 import { F, listenerBase, upstreamBase } from "../stats/layout.ts";
-import type { ListenerSettings, Session, UpstreamTarget, WorkerContext } from "./context.ts";
+import type { ConnectionInfo, ListenerSettings, Session, UpstreamTarget, WorkerContext } from "./context.ts";
 import { WorkerListener } from "./listener.ts";
 import { EventLoop, type Handler } from "./loop.ts";
 import { PipePool } from "./pipe_pool.ts";
@@ -86,6 +86,23 @@ export class DataPlane {
     this.#draining = true;
     for (const l of this.listeners) l.close();
     this.#checkDrained();
+  }
+
+  /** Stops watching the listeners without closing them (a newer generation owns them now). */
+  retire(): void {
+    this.#draining = true;
+    for (const l of this.listeners) l.detach();
+    this.#checkDrained();
+  }
+
+  /** Up to `limit` open connections, oldest first. */
+  connections(limit: number): ConnectionInfo[] {
+    const out: ConnectionInfo[] = [];
+    for (const s of this.sessions) {
+      if (out.length >= limit) break;
+      out.push(s.describe(this.ctx.now));
+    }
+    return out;
   }
 
   /** Closes every session and ends `run()`. */

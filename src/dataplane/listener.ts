@@ -71,6 +71,13 @@ export class WorkerListener implements Handler {
     this.onEvent();
   }
 
+  /** Stops accepting and forgets the socket without closing it (it is shared with a newer generation). */
+  detach(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.loop.remove(this.fd);
+  }
+
   /** Stops listening: accepts what is queued, then closes the socket. */
   close(): void {
     if (!this.#open) return;

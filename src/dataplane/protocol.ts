@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { ConnectionInfo } from "./context.ts";
 
 /** Slot in the control Int32Array: number of messages posted to the worker. */
 export const CONTROL_SEQ = 0;
@@ -55,11 +56,15 @@ export interface WorkerInit {
 /** Commands from the main thread after init. */
 export type WorkerCommand =
   | { readonly type: "drain" }
-  | { readonly type: "stop" };
+  | { readonly type: "retire" }
+  | { readonly type: "stop" }
+  | { readonly type: "connections"; readonly id: number; readonly limit: number };
 
 /** Reports from a worker. */
 export type WorkerReport =
   | { readonly type: "ready" }
   | { readonly type: "drained" }
   | { readonly type: "stopped" }
+  | { readonly type: "retired" }
+  | { readonly type: "connections"; readonly id: number; readonly list: ConnectionInfo[] }
   | { readonly type: "error"; readonly message: string };

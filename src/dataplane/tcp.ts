@@ -9,15 +9,18 @@
  * @module
  */
 import * as C from "../../ffi/constants.ts";
-import { F } from "../stats/layout.ts";
-import type { ListenerSettings, Session, UpstreamTarget, WorkerContext } from "./context.ts";
+import { observe } from "../stats/histogram.ts";
+import { F, H } from "../stats/layout.ts";
+import type { ConnectionInfo, ListenerSettings, Session, UpstreamTarget, WorkerContext } from "./context.ts";
 import { SOCKET_EVENTS, type Handler } from "./loop.ts";
 import { FAILED, Flow, pump, releaseFlow } from "./pump.ts";
-import { setLingerReset, setNoDelay, socketError, startConnect } from "./sockets.ts";
+import { peerAddress, setLingerReset, setNoDelay, socketError, startConnect } from "./sockets.ts";
+import { formatEndpoint } from "../../ffi/sockaddr.ts";
 
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSED = 2;
+const STATE_NAMES = ["connecting", "open", "closed"];
 
 const READABLE = C.EPOLLIN | C.EPOLLRDHUP | C.EPOLLHUP | C.EPOLLERR;
 const WRITABLE = C.EPOLLOUT | C.EPOLLHUP | C.EPOLLERR;
@@ -32,6 +35,7 @@ export class TcpSession implements Handler, Session {
   readonly startedAt: number;
   #tried = new Set<number>();
   #deadline = 0;
+  #connectStarted = 0;
   #lastActive: number;
 
   constructor(
@@ -98,6 +102,7 @@ export class TcpSession implements Handler, Session {
     this.upstream = fd;
     if (result !== 0 && result !== -C.EINPROGRESS) return this.#connectFailed();
     if (ctx.loop.add(fd, SOCKET_EVENTS, this) < 0) return this.#connectFailed();
+    this.#connectStarted = ctx.now;
     this.#deadline = ctx.now + this.listener.connectTimeoutMs;
     this.state = CONNECTING;
   }
@@ -131,6 +136,7 @@ export class TcpSession implements Handler, Session {
     this.u2c.scopes.push(base);
     this.ctx.counters[base + F.connections_total]++;
     this.ctx.counters[base + F.connections_active]++;
+    this.#observe(H.upstream_connect_seconds, (this.ctx.now - this.#connectStarted) / 1000);
     this.#lastActive = this.ctx.now;
     this.#run();
   }
@@ -163,7 +169,32 @@ export class TcpSession implements Handler, Session {
     if (failed) this.#count(F.errors, 1, false);
     this.#count(F.connections_active, -1, false);
     if (wasOpen) this.ctx.counters[this.target!.base + F.connections_active]--;
+    this.#observe(H.connection_duration_seconds, (this.ctx.now - this.startedAt) / 1000, wasOpen);
     this.ctx.sessionClosed(this, this.listener);
+  }
+
+  /** A snapshot for the admin's connection list. */
+  describe(now: number): ConnectionInfo {
+    const peer = peerAddress(this.ctx.sys, this.client);
+    return {
+      listener: this.listener.name,
+      client: peer ? formatEndpoint(peer) : "",
+      upstream: this.target?.id ?? "",
+      state: STATE_NAMES[this.state],
+      age_seconds: (now - this.startedAt) / 1000,
+      bytes_client_to_upstream: this.c2u.moved,
+      bytes_upstream_to_client: this.u2c.moved,
+      bytes_spliced: this.c2u.spliced + this.u2c.spliced,
+      bytes_copied: this.c2u.copied + this.u2c.copied,
+    };
+  }
+
+  /** Records a histogram observation in the totals, listener and (if chosen) upstream scopes. */
+  #observe(offset: number, seconds: number, upstreamToo = true): void {
+    const c = this.ctx.counters;
+    observe(c, offset, seconds);
+    observe(c, this.listener.base + offset, seconds);
+    if (upstreamToo && this.target) observe(c, this.target.base + offset, seconds);
   }
 
   /** Adds to a counter in the totals and listener scopes (and the upstream's if asked). */

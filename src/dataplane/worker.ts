@@ -22,8 +22,13 @@ function report(msg: WorkerReport): void {
 }
 
 function command(cmd: WorkerCommand): void {
-  if (cmd.type === "drain") plane?.drain();
-  else if (cmd.type === "stop") plane?.stop();
+  if (!plane) return;
+  if (cmd.type === "drain") plane.drain();
+  else if (cmd.type === "retire") {
+    plane.retire();
+    report({ type: "retired" });
+  } else if (cmd.type === "stop") plane.stop();
+  else if (cmd.type === "connections") report({ type: "connections", id: cmd.id, list: plane.connections(cmd.limit) });
 }
 
 async function start(init: WorkerInit): Promise<void> {

@@ -1,17 +1,34 @@
 /**
- * Sums the workers' counters into the `/stats` JSON shape. Reads only:
- * the workers keep writing while this runs and never wait for it.
+ * Sums the workers' counters into the `/stats` JSON shape and the
+ * histograms behind `/metrics`. Reads only: workers keep writing while this
+ * runs and never wait for it. Scopes are matched by name across config
+ * generations, so counters survive a reload.
  *
  * @module
  */
-import { FIELDS, SCOPE_SIZE, type Field } from "./layout.ts";
+import { BUCKETS, HISTOGRAMS, readHistogram, type HistogramName, type HistogramValue } from "./histogram.ts";
+import { FIELDS, H, SCOPE_SIZE, type Field } from "./layout.ts";
 
 /** One set of counters, by name. */
 export type Counters = Record<Field, number>;
 
-/** Names and metadata of scopes, to label the sums. */
+/** The counter buffers of one generation of workers, with the names of their scopes. */
+export interface GenerationView {
+  readonly views: readonly Float64Array[];
+  readonly listenerNames: readonly string[];
+  readonly upstreamIds: readonly string[];
+}
+
+/** Raw scope slots summed across workers (and generations), by scope name. */
+export interface Gathered {
+  readonly totals: Float64Array;
+  readonly listeners: Map<string, Float64Array>;
+  readonly upstreams: Map<string, Float64Array>;
+}
+
+/** Metadata shown next to the counters. */
 export interface StatsLabels {
-  readonly listeners: readonly { readonly name: string; readonly listen: string }[];
+  readonly listeners: readonly { readonly name: string; readonly listen: string; readonly mode: string }[];
   readonly upstreams: readonly {
     readonly id: string;
     readonly listener: string;
@@ -25,46 +42,92 @@ export interface StatsLabels {
 export interface StatsSnapshot {
   readonly runtime: string;
   readonly uptime_seconds: number;
+  readonly generation: number;
   readonly totals: Counters;
   readonly workers: Counters[];
-  readonly listeners: Record<string, Counters & { listen: string }>;
+  readonly listeners: Record<string, Counters & { listen: string; mode: string }>;
   readonly upstreams: Record<string, Counters & { listener: string; address: string; state: string; weight: number }>;
 }
 
-/** Reads one scope of one buffer (or the sum over several) into named counters. */
-export function readScope(views: readonly Float64Array[], scope: number): Counters {
-  const out = {} as Counters;
+/** Histograms by scope, for `/metrics`. */
+export interface HistogramsSnapshot {
+  readonly bounds: readonly number[];
+  readonly totals: Record<HistogramName, HistogramValue>;
+  readonly listeners: Record<string, Record<HistogramName, HistogramValue>>;
+  readonly upstreams: Record<string, Record<HistogramName, HistogramValue>>;
+}
+
+function sumScope(views: readonly Float64Array[], scope: number, into: Float64Array): void {
   const base = scope * SCOPE_SIZE;
-  FIELDS.forEach((name, i) => {
-    let sum = 0;
-    for (const v of views) sum += v[base + i];
-    out[name] = sum;
-  });
+  for (const v of views) for (let i = 0; i < SCOPE_SIZE; i++) into[i] += v[base + i];
+}
+
+function slot(map: Map<string, Float64Array>, name: string): Float64Array {
+  let raw = map.get(name);
+  if (!raw) map.set(name, (raw = new Float64Array(SCOPE_SIZE)));
+  return raw;
+}
+
+/** Sums every generation's scopes by name. */
+export function gather(gens: readonly GenerationView[]): Gathered {
+  const out: Gathered = { totals: new Float64Array(SCOPE_SIZE), listeners: new Map(), upstreams: new Map() };
+  for (const g of gens) {
+    const L = g.listenerNames.length;
+    sumScope(g.views, 0, out.totals);
+    g.listenerNames.forEach((name, i) => sumScope(g.views, 1 + i, slot(out.listeners, name)));
+    g.upstreamIds.forEach((id, j) => sumScope(g.views, 1 + L + j, slot(out.upstreams, id)));
+  }
   return out;
 }
 
-/** Builds the whole snapshot. */
+/** Names the counters of one raw scope. */
+export function counters(raw: Float64Array): Counters {
+  const out = {} as Counters;
+  FIELDS.forEach((name, i) => (out[name] = raw[i]));
+  return out;
+}
+
+function histograms(raw: Float64Array): Record<HistogramName, HistogramValue> {
+  const out = {} as Record<HistogramName, HistogramValue>;
+  for (const name of HISTOGRAMS) out[name] = readHistogram([raw], H[name]);
+  return out;
+}
+
+/** Builds the `/stats` document for the current labels. */
 export function snapshot(
-  views: readonly Float64Array[],
+  g: Gathered,
+  current: GenerationView,
   labels: StatsLabels,
-  runtime: string,
-  uptimeSeconds: number,
+  meta: { runtime: string; uptimeSeconds: number; generation: number },
 ): StatsSnapshot {
-  const L = labels.listeners.length;
+  const empty = new Float64Array(SCOPE_SIZE);
   const listeners: StatsSnapshot["listeners"] = {};
-  labels.listeners.forEach((l, i) => (listeners[l.name] = { ...readScope(views, 1 + i), listen: l.listen }));
+  for (const l of labels.listeners) {
+    listeners[l.name] = { ...counters(g.listeners.get(l.name) ?? empty), listen: l.listen, mode: l.mode };
+  }
   const upstreams: StatsSnapshot["upstreams"] = {};
-  labels.upstreams.forEach((u, j) => {
+  for (const u of labels.upstreams) {
     upstreams[u.id] = {
-      ...readScope(views, 1 + L + j), listener: u.listener, address: u.address, state: u.state, weight: u.weight,
+      ...counters(g.upstreams.get(u.id) ?? empty), listener: u.listener, address: u.address, state: u.state, weight: u.weight,
     };
+  }
+  const workers = current.views.map((v) => {
+    const raw = new Float64Array(SCOPE_SIZE);
+    sumScope([v], 0, raw);
+    return counters(raw);
   });
   return {
-    runtime,
-    uptime_seconds: uptimeSeconds,
-    totals: readScope(views, 0),
-    workers: views.map((v) => readScope([v], 0)),
-    listeners,
-    upstreams,
+    runtime: meta.runtime, uptime_seconds: meta.uptimeSeconds, generation: meta.generation,
+    totals: counters(g.totals), workers, listeners, upstreams,
   };
+}
+
+/** Builds the histograms of the current scopes. */
+export function histogramSnapshot(g: Gathered, labels: StatsLabels): HistogramsSnapshot {
+  const empty = new Float64Array(SCOPE_SIZE);
+  const listeners: HistogramsSnapshot["listeners"] = {};
+  for (const l of labels.listeners) listeners[l.name] = histograms(g.listeners.get(l.name) ?? empty);
+  const upstreams: HistogramsSnapshot["upstreams"] = {};
+  for (const u of labels.upstreams) upstreams[u.id] = histograms(g.upstreams.get(u.id) ?? empty);
+  return { bounds: [...BUCKETS], totals: histograms(g.totals), listeners, upstreams };
 }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { HISTOGRAM_SIZE, HISTOGRAMS, histogramOffset, type HistogramName } from "./histogram.ts";
 
 /** Counter names, in slot order. These names are part of the `/stats` interface. */
 export const FIELDS = [
@@ -31,8 +32,16 @@ export type Field = (typeof FIELDS)[number];
 /** Slot offsets of each field inside a scope block. */
 export const F = Object.fromEntries(FIELDS.map((name, i) => [name, i])) as Record<Field, number>;
 
-/** Number of slots in one scope block. */
-export const SCOPE_SIZE = FIELDS.length;
+/** Slot offset, inside a scope block, of the histograms area (see histogram.ts). */
+export const HISTOGRAM_AREA = FIELDS.length;
+
+/** Slot offsets of each histogram inside a scope block. */
+export const H = Object.fromEntries(
+  HISTOGRAMS.map((name, h) => [name, HISTOGRAM_AREA + histogramOffset(h)]),
+) as Record<HistogramName, number>;
+
+/** Number of slots in one scope block: counters, then histograms. */
+export const SCOPE_SIZE = FIELDS.length + HISTOGRAMS.length * HISTOGRAM_SIZE;
 
 /** How many scopes a worker buffer holds. */
 export function scopeCount(listeners: number, upstreams: number): number {

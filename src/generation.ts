@@ -1,0 +1,180 @@
+/**
+ * A generation: one config's set of bound listeners, resolved upstreams and
+ * running workers. A reload starts a new generation (reusing the listening
+ * sockets of listeners whose address did not change, so no connection is
+ * refused), then retires the old one: its workers stop accepting and finish
+ * their open connections, then stop.
+ *
+ * @module
+ */
+import { formatEndpoint } from "../ffi/sockaddr.ts";
+import type { Sys } from "../ffi/sys.ts";
+import { parseHostPort, resolveHost } from "./address.ts";
+import { allocateUpstreamControl, CONTROL_SLOTS } from "./balance/balancer.ts";
+import { bindListener, type BoundListener } from "./bind.ts";
+import type { ValidConfig } from "./config.ts";
+import type { ListenerInit, UpstreamInit } from "./dataplane/protocol.ts";
+import { openListener } from "./dataplane/sockets.ts";
+import type { GenerationView, StatsLabels } from "./stats/aggregate.ts";
+import { allocateCounters } from "./stats/layout.ts";
+import { WorkerHandle } from "./workers.ts";
+
+/** One config's running data plane. */
+export interface Generation extends GenerationView {
+  readonly id: number;
+  readonly config: ValidConfig;
+  /** Bound sockets by listener name. */
+  readonly bound: Map<string, BoundListener>;
+  readonly upstreams: readonly UpstreamInit[];
+  readonly labels: StatsLabels;
+  /** Shared upstream state/weight array. */
+  readonly control: Int32Array;
+  readonly workers: WorkerHandle[];
+}
+
+/** Resolves every listener's upstreams; ids are `listener/host:port` as written. */
+export async function resolveUpstreams(config: ValidConfig): Promise<UpstreamInit[]> {
+  const out: UpstreamInit[] = [];
+  for (const l of config.listeners) {
+    for (const text of l.upstreams) {
+      const { host, port } = parseHostPort(text);
+      out.push({ index: out.length, id: `${l.name}/${text}`, host: await resolveHost(host), port });
+    }
+  }
+  return out;
+}
+
+/**
+ * Binds every listener of `config`, reusing `previous` sockets bound to the
+ * same `listen` text. On failure closes only what it opened and throws.
+ */
+export function bindAll(sys: Sys, config: ValidConfig, previous?: Generation): Map<string, BoundListener> {
+  const bound = new Map<string, BoundListener>();
+  const opened: number[] = [];
+  try {
+    for (const l of config.listeners) {
+      const old = previous && findByListen(previous, l.listen);
+      const b = old ? reuse(sys, old, config.workers, l.backlog, opened) : bindListener(sys, parseHostPort(l.listen), config.workers, l.backlog);
+      if (!old) opened.push(...b.fds);
+      bound.set(l.name, b);
+    }
+    return bound;
+  } catch (err) {
+    for (const fd of opened) sys.close(fd);
+    throw err;
+  }
+}
+
+function findByListen(gen: Generation, listen: string): BoundListener | undefined {
+  const l = gen.config.listeners.find((x) => x.listen === listen);
+  return l && gen.bound.get(l.name);
+}
+
+function reuse(sys: Sys, old: BoundListener, workers: number, backlog: number, opened: number[]): BoundListener {
+  const fds = old.fds.slice(0, workers);
+  while (fds.length < workers) {
+    const fd = openListener(sys, old.address, backlog);
+    opened.push(fd);
+    fds.push(fd);
+  }
+  return { fds, address: old.address };
+}
+
+/** Listener sockets of `old` that `next` does not use: to close once `old` is retired. */
+export function unusedSockets(old: Generation, next: Generation | undefined): number[] {
+  const keep = new Set<number>();
+  for (const b of next?.bound.values() ?? []) for (const fd of b.fds) keep.add(fd);
+  const out: number[] = [];
+  for (const b of old.bound.values()) for (const fd of b.fds) if (!keep.has(fd)) out.push(fd);
+  return out;
+}
+
+/** Starts the workers of a new generation. `carry` supplies upstream states to keep. */
+export async function launch(
+  sys: Sys, id: number, config: ValidConfig, bound: Map<string, BoundListener>, upstreams: UpstreamInit[], carry?: Generation,
+): Promise<Generation> {
+  const L = config.listeners.length;
+  const active = new SharedArrayBuffer(Math.max(1, L) * 4);
+  const controlSab = allocateUpstreamControl(upstreams.length);
+  const control = new Int32Array(controlSab);
+  if (carry) carryUpstreamState(carry, upstreams, control);
+  const groups = config.listeners.map((l) => upstreams.filter((u) => u.id.startsWith(`${l.name}/`)).map((u) => u.index));
+  const gen: Generation = {
+    id, config, bound, upstreams, control, workers: [], views: [],
+    labels: makeLabels(config, bound, upstreams),
+    listenerNames: config.listeners.map((l) => l.name),
+    upstreamIds: upstreams.map((u) => u.id),
+  };
+  try {
+    for (let w = 0; w < config.workers; w++) await startWorker(sys, gen, w, groups, active, controlSab);
+  } catch (err) {
+    for (const worker of gen.workers) worker.terminate();
+    throw err;
+  }
+  return gen;
+}
+
+async function startWorker(
+  sys: Sys, gen: Generation, w: number, groups: number[][], active: SharedArrayBuffer, upstreamControl: SharedArrayBuffer,
+): Promise<void> {
+  const { config, bound, upstreams } = gen;
+  const sab = allocateCounters(config.listeners.length, upstreams.length);
+  (gen.views as Float64Array[]).push(new Float64Array(sab));
+  const listeners: ListenerInit[] = config.listeners.map((l, i) => ({
+    index: i, name: l.name, fd: bound.get(l.name)!.fds[w],
+    connectTimeoutMs: l.connectTimeout, idleTimeoutMs: l.idleTimeout, maxConnections: l.maxConnections,
+    upstreams: groups[i],
+  }));
+  const worker = new WorkerHandle(sys, w);
+  gen.workers.push(worker);
+  await worker.start({ pipeSize: config.pipeSize, listeners, upstreams, counters: sab, active, upstreamControl });
+}
+
+function carryUpstreamState(old: Generation, upstreams: UpstreamInit[], control: Int32Array): void {
+  for (const u of upstreams) {
+    const j = old.upstreams.findIndex((o) => o.id === u.id);
+    if (j < 0) continue;
+    control[u.index * CONTROL_SLOTS] = Atomics.load(old.control, j * CONTROL_SLOTS);
+    control[u.index * CONTROL_SLOTS + 1] = Atomics.load(old.control, j * CONTROL_SLOTS + 1);
+  }
+}
+
+function makeLabels(config: ValidConfig, bound: Map<string, BoundListener>, upstreams: readonly UpstreamInit[]): StatsLabels {
+  return {
+    listeners: config.listeners.map((l) => ({ name: l.name, listen: formatEndpoint(bound.get(l.name)!.address), mode: l.mode })),
+    upstreams: upstreams.map((u) => ({
+      id: u.id, listener: u.id.slice(0, u.id.indexOf("/")), address: u.id.slice(u.id.indexOf("/") + 1), state: "up", weight: 1,
+    })),
+  };
+}
+
+/** Retires a generation: its workers stop accepting, finish their connections, then stop. */
+export async function retire(gen: Generation, closeSockets: number[], sys: Sys): Promise<void> {
+  const acks = Promise.all(gen.workers.map((w) => w.when("retired")));
+  const drained = Promise.all(gen.workers.map((w) => w.when("drained")));
+  for (const w of gen.workers) w.send({ type: "retire" });
+  await acks;
+  for (const fd of closeSockets) sys.close(fd);
+  await drained;
+  await stopWorkers(gen);
+}
+
+/** Graceful stop: drain (close listeners) up to `graceMs`, then stop every worker. */
+export async function shutdownGeneration(gen: Generation, graceMs: number): Promise<void> {
+  const drained = Promise.all(gen.workers.map((w) => w.when("drained")));
+  for (const w of gen.workers) w.send({ type: "drain" });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+  await Promise.race([drained, graceOver]);
+  clearTimeout(timer);
+  await stopWorkers(gen);
+}
+
+async function stopWorkers(gen: Generation): Promise<void> {
+  const stopped = Promise.all(gen.workers.map((w) => w.when("stopped")));
+  for (const w of gen.workers) w.send({ type: "stop" });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([stopped, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+  clearTimeout(timer);
+  for (const w of gen.workers) w.terminate();
+}
