@@ -124,7 +124,8 @@ function announce(proxy: Proxy, runtime: string): void {
   const cfg = proxy.config;
   console.log(`spliced ${VERSION} on ${runtime}, ${cfg.workers} worker${cfg.workers === 1 ? "" : "s"}`);
   for (const l of cfg.listeners) {
-    console.log(`listener ${l.name} ${l.mode} ${formatEndpoint(proxy.address(l.name))} -> ${l.upstreams.join(",")}`);
+    const targets = l.mode === "tcp" ? l.upstreams.join(",") : l.routes.map((r) => r.upstreams?.join(",") ?? `static:${r.static!.root}`).join(" ");
+    console.log(`listener ${l.name} ${l.mode} ${formatEndpoint(proxy.address(l.name))} -> ${targets}`);
   }
   const admin = proxy.adminAddress();
   if (admin) console.log(`admin http://${formatEndpoint(admin)}/stats`);

@@ -46,17 +46,68 @@ function converted(parse: (v: string | number) => number, min: number, max: numb
 const duration = (min: number, max: number) => converted(parseDuration, min, max);
 const DAY = 86_400_000;
 
-/** Schema of one TCP listener. */
-export const ListenerSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "use 1-64 letters, digits, _ . -").optional(),
-  mode: z.literal("tcp").default("tcp"),
+const name = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "use 1-64 letters, digits, _ . -");
+
+/** Settings every listener has. */
+const listenerCommon = {
+  name: name.optional(),
   listen: hostPort,
-  upstreams: z.array(hostPort).min(1, "needs at least one upstream"),
   connectTimeout: duration(1, DAY).default(5000),
-  idleTimeout: duration(1, 30 * DAY).default(600_000),
   maxConnections: z.number().int().min(1).max(10_000_000).default(100_000),
   backlog: z.number().int().min(1).max(65535).default(4096),
+};
+
+/** Schema of one TCP listener. */
+export const TcpListenerSchema = z.strictObject({
+  ...listenerCommon,
+  mode: z.literal("tcp"),
+  upstreams: z.array(hostPort).min(1, "needs at least one upstream"),
+  idleTimeout: duration(1, 30 * DAY).default(600_000),
 });
+
+const headerOps = z.strictObject({
+  set: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "not a valid header name"), z.string()
+    .regex(/^[^\0\r\n]*$/, "header values cannot contain CR, LF or NUL")).default({}),
+  remove: z.array(z.string().min(1)).default([]),
+});
+
+const hostPattern = z.string().regex(/^(\*\.)?[A-Za-z0-9.-]+(:\d+)?$/, "use a host name, or *.example.com");
+
+/** Schema of one HTTP route: matched in order on host and path prefix. */
+export const RouteSchema = z.strictObject({
+  name: name.optional(),
+  host: hostPattern.optional(),
+  path: z.string().startsWith("/", "must start with /").default("/"),
+  upstreams: z.array(hostPort).min(1, "needs at least one upstream").optional(),
+  static: z.strictObject({ root: z.string().min(1), index: z.string().min(1).default("index.html") }).optional(),
+  stripPrefix: z.boolean().default(false),
+  requestHeaders: headerOps.optional(),
+  responseHeaders: headerOps.optional(),
+  maxBodySize: converted(parseSize, 0, Number.MAX_SAFE_INTEGER).default(Number.MAX_SAFE_INTEGER),
+}).superRefine((r, ctx) => {
+  if ((r.upstreams === undefined) === (r.static === undefined)) {
+    ctx.addIssue({ code: "custom", message: "needs exactly one of upstreams or static" });
+  }
+});
+
+/** Schema of one HTTP/1.1 listener. */
+export const HttpListenerSchema = z.strictObject({
+  ...listenerCommon,
+  mode: z.literal("http"),
+  routes: z.array(RouteSchema).min(1, "needs at least one route"),
+  idleTimeout: duration(1, DAY).default(60_000),
+  headTimeout: duration(1, DAY).default(10_000),
+  upstreamTimeout: duration(1, DAY).default(60_000),
+  maxHeadBytes: converted(parseSize, 1024, 1 << 20).default(16 * 1024),
+  upstreamKeepAlive: z.number().int().min(0).max(10_000).default(32),
+  accessLog: z.string().min(1).default("off"),
+});
+
+/** Schema of one listener: `mode` picks TCP (the default) or HTTP. */
+export const ListenerSchema = z.preprocess(
+  (v) => (v !== null && typeof v === "object" && !("mode" in v) ? { ...v, mode: "tcp" } : v),
+  z.discriminatedUnion("mode", [TcpListenerSchema, HttpListenerSchema]),
+);
 
 /** Schema of the admin server. */
 export const AdminSchema = z.strictObject({
@@ -80,17 +131,29 @@ export const ConfigSchema = z.strictObject({
 export type ConfigInput = z.input<typeof ConfigSchema>;
 /** The validated config with defaults filled in and units converted (ms, bytes). */
 export type Config = z.output<typeof ConfigSchema>;
+/** One validated route, named. */
+export type RouteConfig = z.output<typeof RouteSchema> & { name: string };
+/** One validated TCP listener. */
+export type TcpListenerConfig = z.output<typeof TcpListenerSchema> & { name: string };
+/** One validated HTTP listener, its routes named. */
+export type HttpListenerConfig = Omit<z.output<typeof HttpListenerSchema>, "routes"> & { name: string; routes: RouteConfig[] };
 /** One validated listener. */
-export type ListenerConfig = Config["listeners"][number] & { name: string };
+export type ListenerConfig = TcpListenerConfig | HttpListenerConfig;
 /** A validated config whose listeners all have names. */
 export type ValidConfig = Omit<Config, "listeners"> & { listeners: ListenerConfig[] };
 
-function uniqueNames(cfg: { listeners: { name?: string }[] }, ctx: z.RefinementCtx): void {
+function uniqueNames(cfg: { listeners: { name?: string; routes?: { name?: string }[] }[] }, ctx: z.RefinementCtx): void {
   const seen = new Set<string>();
   cfg.listeners.forEach((l, i) => {
     const name = l.name ?? `listener${i}`;
     if (seen.has(name)) ctx.addIssue({ code: "custom", path: ["listeners", i, "name"], message: `duplicate name "${name}"` });
     seen.add(name);
+    const routes = new Set<string>();
+    l.routes?.forEach((r, j) => {
+      const route = r.name ?? `route${j}`;
+      if (routes.has(route)) ctx.addIssue({ code: "custom", path: ["listeners", i, "routes", j, "name"], message: `duplicate name "${route}"` });
+      routes.add(route);
+    });
   });
 }
 
@@ -107,7 +170,11 @@ export function validateConfig(input: unknown, source: string): ValidConfig {
     throw new ConfigError(source, issues);
   }
   const cfg = result.data;
-  const listeners = cfg.listeners.map((l, i) => ({ ...l, name: l.name ?? `listener${i}` }));
+  const listeners = cfg.listeners.map((l, i): ListenerConfig => {
+    const named = l.name ?? `listener${i}`;
+    if (l.mode === "tcp") return { ...l, name: named };
+    return { ...l, name: named, routes: l.routes.map((r, j) => ({ ...r, name: r.name ?? `route${j}` })) };
+  });
   return { ...cfg, listeners };
 }
 

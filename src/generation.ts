@@ -13,7 +13,7 @@ import { parseHostPort, resolveHost } from "./address.ts";
 import { allocateUpstreamControl, CONTROL_SLOTS } from "./balance/balancer.ts";
 import { bindListener, type BoundListener } from "./bind.ts";
 import type { ValidConfig } from "./config.ts";
-import type { ListenerInit, UpstreamInit } from "./dataplane/protocol.ts";
+import type { ListenerInit, RouteInit, UpstreamInit } from "./dataplane/protocol.ts";
 import { openListener } from "./dataplane/sockets.ts";
 import type { GenerationView, StatsLabels } from "./stats/aggregate.ts";
 import { allocateCounters } from "./stats/layout.ts";
@@ -26,22 +26,59 @@ export interface Generation extends GenerationView {
   /** Bound sockets by listener name. */
   readonly bound: Map<string, BoundListener>;
   readonly upstreams: readonly UpstreamInit[];
+  readonly topology: Topology;
   readonly labels: StatsLabels;
   /** Shared upstream state/weight array. */
   readonly control: Int32Array;
   readonly workers: WorkerHandle[];
 }
 
-/** Resolves every listener's upstreams; ids are `listener/host:port` as written. */
-export async function resolveUpstreams(config: ValidConfig): Promise<UpstreamInit[]> {
-  const out: UpstreamInit[] = [];
+/** Upstreams, balancing groups and routes of a config, host names resolved. */
+export interface Topology {
+  readonly upstreams: UpstreamInit[];
+  readonly groups: number[][];
+  /** Routes per listener (empty for TCP listeners). */
+  readonly routes: RouteInit[][];
+  /** Balancing group of each TCP listener (-1 for HTTP). */
+  readonly listenerGroups: number[];
+}
+
+/** Resolves every upstream and numbers groups and routes. */
+export async function resolveTopology(config: ValidConfig): Promise<Topology> {
+  const t: Topology = { upstreams: [], groups: [], routes: [], listenerGroups: [] };
+  let routeIndex = 0;
   for (const l of config.listeners) {
-    for (const text of l.upstreams) {
-      const { host, port } = parseHostPort(text);
-      out.push({ index: out.length, id: `${l.name}/${text}`, host: await resolveHost(host), port });
+    if (l.mode === "tcp") {
+      t.listenerGroups.push(await addGroup(t, l.upstreams, l.name));
+      t.routes.push([]);
+      continue;
     }
+    t.listenerGroups.push(-1);
+    const routes: RouteInit[] = [];
+    for (const r of l.routes) {
+      const id = `${l.name}/${r.name}`;
+      const group = r.upstreams ? await addGroup(t, r.upstreams, id) : -1;
+      routes.push({
+        index: routeIndex++, id, host: r.host, path: r.path, stripPrefix: r.stripPrefix, group,
+        staticRoot: r.static?.root, staticIndex: r.static?.index ?? "index.html",
+        requestHeaders: r.requestHeaders, responseHeaders: r.responseHeaders, maxBodySize: r.maxBodySize,
+      });
+    }
+    t.routes.push(routes);
   }
-  return out;
+  return t;
+}
+
+async function addGroup(t: Topology, texts: readonly string[], prefix: string): Promise<number> {
+  const group = t.groups.length;
+  const members: number[] = [];
+  for (const text of texts) {
+    const { host, port } = parseHostPort(text);
+    members.push(t.upstreams.length);
+    t.upstreams.push({ index: t.upstreams.length, id: `${prefix}/${text}`, host: await resolveHost(host), port, group });
+  }
+  t.groups.push(members);
+  return group;
 }
 
 /**
@@ -91,22 +128,23 @@ export function unusedSockets(old: Generation, next: Generation | undefined): nu
 
 /** Starts the workers of a new generation. `carry` supplies upstream states to keep. */
 export async function launch(
-  sys: Sys, id: number, config: ValidConfig, bound: Map<string, BoundListener>, upstreams: UpstreamInit[], carry?: Generation,
+  sys: Sys, id: number, config: ValidConfig, bound: Map<string, BoundListener>, topology: Topology, carry?: Generation,
 ): Promise<Generation> {
+  const { upstreams } = topology;
   const L = config.listeners.length;
   const active = new SharedArrayBuffer(Math.max(1, L) * 4);
   const controlSab = allocateUpstreamControl(upstreams.length);
   const control = new Int32Array(controlSab);
   if (carry) carryUpstreamState(carry, upstreams, control);
-  const groups = config.listeners.map((l) => upstreams.filter((u) => u.id.startsWith(`${l.name}/`)).map((u) => u.index));
   const gen: Generation = {
-    id, config, bound, upstreams, control, workers: [], views: [],
-    labels: makeLabels(config, bound, upstreams),
+    id, config, bound, upstreams, topology, control, workers: [], views: [],
+    labels: makeLabels(config, bound, topology),
     listenerNames: config.listeners.map((l) => l.name),
+    routeIds: topology.routes.flat().map((r) => r.id),
     upstreamIds: upstreams.map((u) => u.id),
   };
   try {
-    for (let w = 0; w < config.workers; w++) await startWorker(sys, gen, w, groups, active, controlSab);
+    for (let w = 0; w < config.workers; w++) await startWorker(sys, gen, w, active, controlSab);
   } catch (err) {
     for (const worker of gen.workers) worker.terminate();
     throw err;
@@ -115,19 +153,28 @@ export async function launch(
 }
 
 async function startWorker(
-  sys: Sys, gen: Generation, w: number, groups: number[][], active: SharedArrayBuffer, upstreamControl: SharedArrayBuffer,
+  sys: Sys, gen: Generation, w: number, active: SharedArrayBuffer, upstreamControl: SharedArrayBuffer,
 ): Promise<void> {
-  const { config, bound, upstreams } = gen;
-  const sab = allocateCounters(config.listeners.length, upstreams.length);
+  const { config, bound, upstreams, topology } = gen;
+  const sab = allocateCounters(config.listeners.length, gen.routeIds.length, upstreams.length);
   (gen.views as Float64Array[]).push(new Float64Array(sab));
   const listeners: ListenerInit[] = config.listeners.map((l, i) => ({
-    index: i, name: l.name, fd: bound.get(l.name)!.fds[w],
+    index: i, name: l.name, fd: bound.get(l.name)!.fds[w], mode: l.mode,
     connectTimeoutMs: l.connectTimeout, idleTimeoutMs: l.idleTimeout, maxConnections: l.maxConnections,
-    upstreams: groups[i],
+    group: topology.listenerGroups[i],
+    http: l.mode === "http"
+      ? {
+        headTimeoutMs: l.headTimeout, upstreamTimeoutMs: l.upstreamTimeout, maxHeadBytes: l.maxHeadBytes,
+        upstreamKeepAlive: l.upstreamKeepAlive, accessLog: l.accessLog, routes: topology.routes[i],
+      }
+      : undefined,
   }));
   const worker = new WorkerHandle(sys, w);
   gen.workers.push(worker);
-  await worker.start({ pipeSize: config.pipeSize, listeners, upstreams, counters: sab, active, upstreamControl });
+  await worker.start({
+    pipeSize: config.pipeSize, listeners, upstreams, groups: topology.groups, routeCount: gen.routeIds.length,
+    counters: sab, active, upstreamControl,
+  });
 }
 
 function carryUpstreamState(old: Generation, upstreams: UpstreamInit[], control: Int32Array): void {
@@ -139,11 +186,16 @@ function carryUpstreamState(old: Generation, upstreams: UpstreamInit[], control:
   }
 }
 
-function makeLabels(config: ValidConfig, bound: Map<string, BoundListener>, upstreams: readonly UpstreamInit[]): StatsLabels {
+function makeLabels(config: ValidConfig, bound: Map<string, BoundListener>, t: Topology): StatsLabels {
+  const routes = t.routes.flatMap((list, i) => list.map((r) => ({
+    id: r.id, listener: config.listeners[i].name, host: r.host ?? null, path: r.path,
+    target: r.staticRoot !== undefined ? `static:${r.staticRoot}` : "upstreams",
+  })));
   return {
     listeners: config.listeners.map((l) => ({ name: l.name, listen: formatEndpoint(bound.get(l.name)!.address), mode: l.mode })),
-    upstreams: upstreams.map((u) => ({
-      id: u.id, listener: u.id.slice(0, u.id.indexOf("/")), address: u.id.slice(u.id.indexOf("/") + 1), state: "up", weight: 1,
+    routes,
+    upstreams: t.upstreams.map((u) => ({
+      id: u.id, listener: u.id.slice(0, u.id.indexOf("/")), address: u.id.slice(u.id.lastIndexOf("/") + 1), state: "up", weight: 1,
     })),
   };
 }

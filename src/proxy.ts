@@ -11,7 +11,7 @@ import { CONTROL_SLOTS, DISABLED, DRAINING } from "./balance/balancer.ts";
 import { loadConfigFile, validateConfig, type ConfigInput, type ValidConfig } from "./config.ts";
 import type { ConnectionInfo } from "./dataplane/context.ts";
 import { raiseFileLimit } from "./dataplane/sockets.ts";
-import { bindAll, launch, resolveUpstreams, retire, shutdownGeneration, unusedSockets, type Generation } from "./generation.ts";
+import { bindAll, launch, resolveTopology, retire, shutdownGeneration, unusedSockets, type Generation } from "./generation.ts";
 import {
   gather, histogramSnapshot, snapshot, type HistogramsSnapshot, type StatsLabels, type StatsSnapshot,
 } from "./stats/aggregate.ts";
@@ -78,12 +78,12 @@ export async function startProxy(input: ConfigInput | ValidConfig, options: Star
   const config = validateConfig(input, options.source ?? options.configPath ?? "config");
   const sys = await loadSys();
   raiseFileLimit(sys);
-  const upstreams = await resolveUpstreams(config);
+  const topology = await resolveTopology(config);
   const bound = bindAll(sys, config);
   let admin: AdminServer | undefined;
   try {
     if (config.admin) admin = await (await import("./admin/server.ts")).serveAdminFor(config.admin.listen);
-    const gen = await launch(sys, 1, config, bound, upstreams);
+    const gen = await launch(sys, 1, config, bound, topology);
     return new RunningProxy(sys, gen, admin, options.configPath);
   } catch (err) {
     for (const b of bound.values()) for (const fd of b.fds) sys.close(fd);
@@ -134,14 +134,14 @@ class RunningProxy implements Proxy {
   readiness(): Readiness {
     const reasons: string[] = [];
     if (this.#closing) reasons.push("shutting down");
-    const { control, upstreams } = this.current;
-    for (const l of this.current.config.listeners) {
-      const usable = upstreams.some((u) =>
-        u.id.startsWith(`${l.name}/`) &&
-        Atomics.load(control, u.index * CONTROL_SLOTS) === 0 && Atomics.load(control, u.index * CONTROL_SLOTS + 1) > 0
-      );
-      if (!usable) reasons.push(`listener ${l.name}: no usable upstream`);
-    }
+    const { control, topology } = this.current;
+    const usable = (group: number) => topology.groups[group].some((j) =>
+      Atomics.load(control, j * CONTROL_SLOTS) === 0 && Atomics.load(control, j * CONTROL_SLOTS + 1) > 0
+    );
+    this.current.config.listeners.forEach((l, i) => {
+      const groups = l.mode === "tcp" ? [topology.listenerGroups[i]] : topology.routes[i].map((r) => r.group).filter((g) => g >= 0);
+      for (const g of groups) if (!usable(g)) reasons.push(`listener ${l.name}: no usable upstream in ${topology.upstreams[topology.groups[g][0]]?.id.replace(/\/[^/]*$/, "") ?? "group"}`);
+    });
     return { ready: reasons.length === 0, reasons };
   }
 
@@ -184,11 +184,11 @@ class RunningProxy implements Proxy {
     if (this.#closing) throw new Error("the proxy is shutting down");
     const config = input === undefined ? this.#readConfigFile() : validateConfig(input, "reload");
     const old = this.current;
-    const upstreams = await resolveUpstreams(config);
+    const topology = await resolveTopology(config);
     const bound = bindAll(this.sys, config, old);
     let next: Generation;
     try {
-      next = await launch(this.sys, old.id + 1, config, bound, upstreams, old);
+      next = await launch(this.sys, old.id + 1, config, bound, topology, old);
     } catch (err) {
       for (const fd of unusedSockets({ ...old, bound } as Generation, old)) this.sys.close(fd);
       throw err;
@@ -220,6 +220,7 @@ class RunningProxy implements Proxy {
     const { labels, control } = this.current;
     return {
       listeners: labels.listeners,
+      routes: labels.routes,
       upstreams: labels.upstreams.map((u, j) => ({
         ...u,
         state: STATE_NAMES[Atomics.load(control, j * CONTROL_SLOTS)] ?? "up",

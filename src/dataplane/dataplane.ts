@@ -50,7 +50,7 @@ export class DataPlane {
     const loop = new EventLoop(sys);
     const pool = new PipePool(sys, init.pipeSize);
     const pump = { sys, pool, counters, copyBuffer: new Uint8Array(COPY_BUFFER_SIZE) };
-    const upstreams = init.upstreams.map((u) => toTarget(u, init.listeners.length));
+    const upstreams = init.upstreams.map((u) => toTarget(u, init.listeners.length + init.routeCount));
     this.ctx = {
       sys, loop, pump, counters, upstreams, now: performance.now(),
       sessionClosed: (s, l) => this.#sessionClosed(s, l),
@@ -120,7 +120,7 @@ export class DataPlane {
       const settings: ListenerSettings = {
         index: l.index, name: l.name, base: listenerBase(l.index),
         connectTimeoutMs: l.connectTimeoutMs, idleTimeoutMs: l.idleTimeoutMs,
-        balancer: new Balancer(l.upstreams, control),
+        balancer: new Balancer(l.group >= 0 ? this.init.groups[l.group] : [], control),
       };
       const accept = (wl: WorkerListener, fd: number) => this.#accepted(wl, fd);
       const wl = new WorkerListener(sys, loop, l.fd, settings, l.maxConnections, active, counters, accept);
@@ -182,10 +182,10 @@ export class DataPlane {
   }
 }
 
-function toTarget(u: WorkerInit["upstreams"][number], listeners: number): UpstreamTarget {
+function toTarget(u: WorkerInit["upstreams"][number], scopesBefore: number): UpstreamTarget {
   const addr = encodeSockaddr(u);
   return {
     index: u.index, id: u.id, family: addr.family, addr: addr.bytes, addrLen: addr.length,
-    base: upstreamBase(listeners, u.index),
+    base: upstreamBase(scopesBefore, 0, u.index),
   };
 }

@@ -17,9 +17,46 @@ export const CONTROL_SIZE = 4;
 /** An upstream as sent to workers: already resolved to an IP literal. */
 export interface UpstreamInit {
   readonly index: number;
+  /** `listener/host:port` (TCP) or `listener/route/host:port` (HTTP). */
   readonly id: string;
   readonly host: string;
   readonly port: number;
+  /** The balancing group (a TCP listener's or an HTTP route's upstreams). */
+  readonly group: number;
+}
+
+/** Header changes of a route. */
+export interface HeaderOps {
+  readonly set: Readonly<Record<string, string>>;
+  readonly remove: readonly string[];
+}
+
+/** An HTTP route as sent to workers. */
+export interface RouteInit {
+  /** Global route index (stats scope). */
+  readonly index: number;
+  /** `listener/route`. */
+  readonly id: string;
+  readonly host: string | undefined;
+  readonly path: string;
+  readonly stripPrefix: boolean;
+  /** Balancing group of its upstreams, or -1 for a static route. */
+  readonly group: number;
+  readonly staticRoot: string | undefined;
+  readonly staticIndex: string;
+  readonly requestHeaders: HeaderOps | undefined;
+  readonly responseHeaders: HeaderOps | undefined;
+  readonly maxBodySize: number;
+}
+
+/** HTTP settings of a listener. */
+export interface HttpInit {
+  readonly headTimeoutMs: number;
+  readonly upstreamTimeoutMs: number;
+  readonly maxHeadBytes: number;
+  readonly upstreamKeepAlive: number;
+  readonly accessLog: string;
+  readonly routes: readonly RouteInit[];
 }
 
 /** A listener as sent to one worker, with that worker's own socket. */
@@ -30,8 +67,11 @@ export interface ListenerInit {
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly maxConnections: number;
-  /** Global upstream indexes of this listener's group. */
-  readonly upstreams: readonly number[];
+  readonly mode: "tcp" | "http";
+  /** TCP: the balancing group of its upstreams. */
+  readonly group: number;
+  /** HTTP: routes and settings. */
+  readonly http: HttpInit | undefined;
 }
 
 /** Everything a worker needs to start. */
@@ -41,6 +81,10 @@ export interface WorkerInit {
   readonly pipeSize: number;
   readonly listeners: readonly ListenerInit[];
   readonly upstreams: readonly UpstreamInit[];
+  /** Global upstream indexes of each balancing group. */
+  readonly groups: readonly (readonly number[])[];
+  /** Number of HTTP routes across listeners (stats scopes). */
+  readonly routeCount: number;
   /** This worker's counters (single writer: the worker). */
   readonly counters: SharedArrayBuffer;
   /** Shared Int32Array: active connections per listener, across workers. */

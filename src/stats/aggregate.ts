@@ -16,6 +16,8 @@ export type Counters = Record<Field, number>;
 export interface GenerationView {
   readonly views: readonly Float64Array[];
   readonly listenerNames: readonly string[];
+  /** `listener/route` for every HTTP route. */
+  readonly routeIds: readonly string[];
   readonly upstreamIds: readonly string[];
 }
 
@@ -23,12 +25,20 @@ export interface GenerationView {
 export interface Gathered {
   readonly totals: Float64Array;
   readonly listeners: Map<string, Float64Array>;
+  readonly routes: Map<string, Float64Array>;
   readonly upstreams: Map<string, Float64Array>;
 }
 
 /** Metadata shown next to the counters. */
 export interface StatsLabels {
   readonly listeners: readonly { readonly name: string; readonly listen: string; readonly mode: string }[];
+  readonly routes: readonly {
+    readonly id: string;
+    readonly listener: string;
+    readonly host: string | null;
+    readonly path: string;
+    readonly target: string;
+  }[];
   readonly upstreams: readonly {
     readonly id: string;
     readonly listener: string;
@@ -46,6 +56,7 @@ export interface StatsSnapshot {
   readonly totals: Counters;
   readonly workers: Counters[];
   readonly listeners: Record<string, Counters & { listen: string; mode: string }>;
+  readonly routes: Record<string, Counters & { listener: string; host: string | null; path: string; target: string }>;
   readonly upstreams: Record<string, Counters & { listener: string; address: string; state: string; weight: number }>;
 }
 
@@ -54,6 +65,7 @@ export interface HistogramsSnapshot {
   readonly bounds: readonly number[];
   readonly totals: Record<HistogramName, HistogramValue>;
   readonly listeners: Record<string, Record<HistogramName, HistogramValue>>;
+  readonly routes: Record<string, Record<HistogramName, HistogramValue>>;
   readonly upstreams: Record<string, Record<HistogramName, HistogramValue>>;
 }
 
@@ -70,12 +82,13 @@ function slot(map: Map<string, Float64Array>, name: string): Float64Array {
 
 /** Sums every generation's scopes by name. */
 export function gather(gens: readonly GenerationView[]): Gathered {
-  const out: Gathered = { totals: new Float64Array(SCOPE_SIZE), listeners: new Map(), upstreams: new Map() };
+  const out: Gathered = { totals: new Float64Array(SCOPE_SIZE), listeners: new Map(), routes: new Map(), upstreams: new Map() };
   for (const g of gens) {
-    const L = g.listenerNames.length;
+    const L = g.listenerNames.length, R = g.routeIds.length;
     sumScope(g.views, 0, out.totals);
     g.listenerNames.forEach((name, i) => sumScope(g.views, 1 + i, slot(out.listeners, name)));
-    g.upstreamIds.forEach((id, j) => sumScope(g.views, 1 + L + j, slot(out.upstreams, id)));
+    g.routeIds.forEach((id, r) => sumScope(g.views, 1 + L + r, slot(out.routes, id)));
+    g.upstreamIds.forEach((id, j) => sumScope(g.views, 1 + L + R + j, slot(out.upstreams, id)));
   }
   return out;
 }
@@ -105,6 +118,10 @@ export function snapshot(
   for (const l of labels.listeners) {
     listeners[l.name] = { ...counters(g.listeners.get(l.name) ?? empty), listen: l.listen, mode: l.mode };
   }
+  const routes: StatsSnapshot["routes"] = {};
+  for (const r of labels.routes) {
+    routes[r.id] = { ...counters(g.routes.get(r.id) ?? empty), listener: r.listener, host: r.host, path: r.path, target: r.target };
+  }
   const upstreams: StatsSnapshot["upstreams"] = {};
   for (const u of labels.upstreams) {
     upstreams[u.id] = {
@@ -118,7 +135,7 @@ export function snapshot(
   });
   return {
     runtime: meta.runtime, uptime_seconds: meta.uptimeSeconds, generation: meta.generation,
-    totals: counters(g.totals), workers, listeners, upstreams,
+    totals: counters(g.totals), workers, listeners, routes, upstreams,
   };
 }
 
@@ -127,7 +144,9 @@ export function histogramSnapshot(g: Gathered, labels: StatsLabels): HistogramsS
   const empty = new Float64Array(SCOPE_SIZE);
   const listeners: HistogramsSnapshot["listeners"] = {};
   for (const l of labels.listeners) listeners[l.name] = histograms(g.listeners.get(l.name) ?? empty);
+  const routes: HistogramsSnapshot["routes"] = {};
+  for (const r of labels.routes) routes[r.id] = histograms(g.routes.get(r.id) ?? empty);
   const upstreams: HistogramsSnapshot["upstreams"] = {};
   for (const u of labels.upstreams) upstreams[u.id] = histograms(g.upstreams.get(u.id) ?? empty);
-  return { bounds: [...BUCKETS], totals: histograms(g.totals), listeners, upstreams };
+  return { bounds: [...BUCKETS], totals: histograms(g.totals), listeners, routes, upstreams };
 }

@@ -4,7 +4,7 @@
  * A worker is the single writer of its buffer; the main thread only reads.
  * Counters are Float64 (exact to 2^53 bytes). The buffer holds one block of
  * {@link FIELDS} per scope: scope 0 is the worker's totals, then one scope per
- * listener, then one per upstream (numbered across all listeners).
+ * listener, one per HTTP route, then one per upstream (numbered across all listeners).
  *
  * @module
  */
@@ -24,6 +24,13 @@ export const FIELDS = [
   "connect_timeouts",
   "idle_timeouts",
   "pipes_open",
+  "requests_total",
+  "responses_1xx",
+  "responses_2xx",
+  "responses_3xx",
+  "responses_4xx",
+  "responses_5xx",
+  "bytes_sendfile",
 ] as const;
 
 /** One counter name. */
@@ -44,8 +51,8 @@ export const H = Object.fromEntries(
 export const SCOPE_SIZE = FIELDS.length + HISTOGRAMS.length * HISTOGRAM_SIZE;
 
 /** How many scopes a worker buffer holds. */
-export function scopeCount(listeners: number, upstreams: number): number {
-  return 1 + listeners + upstreams;
+export function scopeCount(listeners: number, routes: number, upstreams: number): number {
+  return 1 + listeners + routes + upstreams;
 }
 
 /** Slot base of listener `i`. */
@@ -53,12 +60,17 @@ export function listenerBase(i: number): number {
   return (1 + i) * SCOPE_SIZE;
 }
 
-/** Slot base of upstream `j` (global upstream index) given the listener count. */
-export function upstreamBase(listeners: number, j: number): number {
-  return (1 + listeners + j) * SCOPE_SIZE;
+/** Slot base of route `r` (global route index) given the listener count. */
+export function routeBase(listeners: number, r: number): number {
+  return (1 + listeners + r) * SCOPE_SIZE;
+}
+
+/** Slot base of upstream `j` (global upstream index) given the listener and route counts. */
+export function upstreamBase(listeners: number, routes: number, j: number): number {
+  return (1 + listeners + routes + j) * SCOPE_SIZE;
 }
 
 /** Allocates a zeroed counter buffer for one worker. */
-export function allocateCounters(listeners: number, upstreams: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(scopeCount(listeners, upstreams) * SCOPE_SIZE * 8);
+export function allocateCounters(listeners: number, routes: number, upstreams: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(scopeCount(listeners, routes, upstreams) * SCOPE_SIZE * 8);
 }
