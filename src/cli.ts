@@ -19,12 +19,15 @@ import { FfiUnavailableError } from "../ffi/sys.ts";
 import { currentRuntime } from "../ffi/mod.ts";
 import { startProxy, type Proxy, type ValidConfig } from "./proxy.ts";
 import { ServeError } from "./admin/serve.ts";
+import { adminAccess } from "./admin/auth.ts";
 import { VERSION } from "./version.ts";
 
 const HELP = `spliced ${VERSION}: zero-copy TCP reverse proxy (splice(2) between sockets)
 
 Usage:
   spliced tcp --listen HOST:PORT --to HOST:PORT[,HOST:PORT...] [options]
+  spliced http --listen HOST:PORT --to HOST:PORT[,...] [--upstream-timeout 60s] [--access-log PATH|-|off] [options]
+  spliced static --listen HOST:PORT --root DIR [--access-log PATH|-|off] [options]
   spliced --config FILE          run from a JSON config file (also: spliced run --config FILE)
   spliced check --config FILE    validate a config file and exit (SIGHUP reloads a running one)
   spliced --help | --version
@@ -33,12 +36,20 @@ Options for tcp:
   --listen HOST:PORT        address to accept on ([::1]:PORT for IPv6; port 0 picks one)
   --to LIST                 upstreams, comma separated, round robin; host names resolved at start
   --workers N               data-plane threads (default: CPU count)
-  --admin HOST:PORT         serve the admin API (GET /stats) on this address
+  --admin HOST:PORT         serve the admin API and dashboard on this address
+  --admin-token-file PATH   bearer token for the admin API (first line of the file; at least 16
+                            characters); needed for control endpoints, and for all of them off loopback
   --connect-timeout DUR     upstream connect timeout, then the next upstream (default 5s)
   --idle-timeout DUR        close a connection idle this long (default 10m)
   --max-connections N       stop accepting past N open connections (default 100000)
   --pipe-size SIZE          splice pipe size (default 1m; the kernel may give less)
   --grace-period DUR        on SIGTERM/SIGINT, time open connections get to finish (default 30s)
+
+Options for http and static (also --workers, --admin, --connect-timeout, --max-connections...):
+  --upstream-timeout DUR    504 when the upstream sends no response head this long (default 60s)
+  --access-log TARGET       JSON access log: a file path, - for stdout, or off (default off)
+  --idle-timeout DUR        close a client connection idle between requests this long (default 60s)
+  --root DIR                static: serve files from DIR by sendfile(2)
 
 Runtime: bin/spliced --runtime bun|deno (or SPLICED_RUNTIME) picks the JavaScript runtime.
 Durations: 500ms, 5s, 10m, 1h. Sizes: 65536, 64k, 1m.`;
@@ -51,12 +62,19 @@ const OPTIONS = {
   to: { type: "string" },
   workers: { type: "string" },
   admin: { type: "string" },
+  "admin-token-file": { type: "string" },
   "connect-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
   "max-connections": { type: "string" },
   "pipe-size": { type: "string" },
   "grace-period": { type: "string" },
+  "upstream-timeout": { type: "string" },
+  "access-log": { type: "string" },
+  root: { type: "string" },
 } as const;
+
+/** Commands that describe one listener with flags instead of a config file. */
+const FLAG_COMMANDS = ["tcp", "http", "static"];
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
 
@@ -66,6 +84,8 @@ const FLAG_OF: Record<string, string> = {
   "admin.listen": "--admin", "listeners[0].connectTimeout": "--connect-timeout",
   "listeners[0].idleTimeout": "--idle-timeout", "listeners[0].maxConnections": "--max-connections",
   pipeSize: "--pipe-size", gracePeriod: "--grace-period",
+  "listeners[0].upstreamTimeout": "--upstream-timeout", "listeners[0].accessLog": "--access-log",
+  "listeners[0].routes[0].upstreams": "--to", "listeners[0].routes[0].static.root": "--root",
 };
 
 function parse(argv: string[]): { command: string; values: Values } {
@@ -84,12 +104,28 @@ function numberFlag(text: string | undefined): number | undefined {
   return /^\d+$/.test(text) ? Number(text) : (text as unknown as number);
 }
 
-function tcpConfig(v: Values): ConfigInput {
-  if (!v.listen) throw new UsageError("tcp needs --listen HOST:PORT");
-  if (!v.to) throw new UsageError("tcp needs --to HOST:PORT[,HOST:PORT...]");
-  const listener: Record<string, unknown> = {
-    name: "tcp", listen: v.listen, upstreams: v.to.split(",").map((s) => s.trim()).filter(Boolean),
-  };
+function upstreamList(text: string): string[] {
+  return text.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+/** The one listener `tcp`, `http` or `static` describe with flags. */
+function flagListener(command: string, v: Values): Record<string, unknown> {
+  if (!v.listen) throw new UsageError(`${command} needs --listen HOST:PORT`);
+  if (command === "static") {
+    if (!v.root) throw new UsageError("static needs --root DIR");
+    return { name: "static", mode: "http", listen: v.listen, routes: [{ name: "files", static: { root: v.root } }] };
+  }
+  if (!v.to) throw new UsageError(`${command} needs --to HOST:PORT[,HOST:PORT...]`);
+  if (command === "tcp") return { name: "tcp", mode: "tcp", listen: v.listen, upstreams: upstreamList(v.to) };
+  return { name: "http", mode: "http", listen: v.listen, routes: [{ name: "all", upstreams: upstreamList(v.to) }] };
+}
+
+function tcpConfig(command: string, v: Values): ConfigInput {
+  const listener = flagListener(command, v);
+  if (command !== "tcp") {
+    if (v["upstream-timeout"]) listener.upstreamTimeout = v["upstream-timeout"];
+    if (v["access-log"]) listener.accessLog = v["access-log"];
+  }
   if (v["connect-timeout"]) listener.connectTimeout = v["connect-timeout"];
   if (v["idle-timeout"]) listener.idleTimeout = v["idle-timeout"];
   if (v["max-connections"]) listener.maxConnections = numberFlag(v["max-connections"]);
@@ -113,11 +149,18 @@ function validateFlags(input: ConfigInput): ValidConfig {
 }
 
 function configFrom(command: string, v: Values): ValidConfig {
-  if (command === "tcp") return validateFlags(tcpConfig(v));
+  if (FLAG_COMMANDS.includes(command)) return validateFlags(tcpConfig(command, v));
   if (!v.config) throw new UsageError(`${command || "spliced"} needs --config FILE (see spliced --help)`);
   const cfg = loadConfigFile(v.config);
   if (v.workers) cfg.workers = validateFlags({ workers: numberFlag(v.workers), listeners: cfg.listeners } as ConfigInput).workers;
   return cfg;
+}
+
+/** `--admin-token-file` overrides the config's token settings. */
+function withTokenFile(cfg: ValidConfig, path: string | undefined): ValidConfig {
+  if (path === undefined) return cfg;
+  if (!cfg.admin) throw new UsageError("--admin-token-file needs an admin address (--admin HOST:PORT, or admin.listen in the config)");
+  return { ...cfg, admin: { ...cfg.admin, tokenFile: path } };
 }
 
 function announce(proxy: Proxy, runtime: string): void {
@@ -128,7 +171,7 @@ function announce(proxy: Proxy, runtime: string): void {
     console.log(`listener ${l.name} ${l.mode} ${formatEndpoint(proxy.address(l.name))} -> ${targets}`);
   }
   const admin = proxy.adminAddress();
-  if (admin) console.log(`admin http://${formatEndpoint(admin)}/stats`);
+  if (admin) console.log(`admin http://${formatEndpoint(admin)}/ (dashboard; API: /stats /metrics /upstreams ...)`);
 }
 
 function handleSignals(proxy: Proxy): void {
@@ -159,10 +202,13 @@ async function main(argv: string[]): Promise<number> {
   const { command, values } = parse(argv);
   if (values.help) return void console.log(HELP), 0;
   if (values.version) return void console.log(VERSION), 0;
-  if (!["tcp", "run", "check"].includes(command)) {
+  if (![...FLAG_COMMANDS, "run", "check"].includes(command)) {
     throw new UsageError(command ? `unknown command "${command}"` : "no command given");
   }
-  const config = configFrom(command, values);
+  const config = withTokenFile(configFrom(command, values), values["admin-token-file"]);
+  // Refuse a bad admin token setup (and a non-loopback admin without a token) before binding anything.
+  const tokenFileField = values["admin-token-file"] ? "--admin-token-file" : undefined;
+  if (config.admin) await adminAccess(config.admin, { source: values.config ?? "command line", tokenFileField });
   if (command === "check") return void console.log(`${values.config}: ok`), 0;
   const proxy = await startProxy(config, { configPath: values.config });
   announce(proxy, currentRuntime());

@@ -10,7 +10,11 @@ import { encodeSockaddr } from "../../ffi/sockaddr.ts";
 import type { Sys } from "../../ffi/sys.ts";
 import { Balancer } from "../balance/balancer.ts";
 import { check } from "../errors.ts";
-import { F, listenerBase, upstreamBase } from "../stats/layout.ts";
+import { F, listenerBase, routeBase, upstreamBase } from "../stats/layout.ts";
+import { AccessLog } from "./access_log.ts";
+import { HttpSession } from "./http.ts";
+import type { HttpListenerSettings, HttpWorkerContext } from "./http_context.ts";
+import { UpstreamPool } from "./upstream_pool.ts";
 import type { ConnectionInfo, ListenerSettings, Session, UpstreamTarget, WorkerContext } from "./context.ts";
 import { WorkerListener } from "./listener.ts";
 import { EventLoop, type Handler } from "./loop.ts";
@@ -23,6 +27,11 @@ const SWEEP_MS = 100;
 /** Sweeps between two trims of the idle pipe pool. */
 const TRIM_EVERY = 20;
 const COPY_BUFFER_SIZE = 64 * 1024;
+/**
+ * Idle upstream keep-alive connections are closed after this long: below the
+ * 5 s keep-alive timeout of Node's HTTP server, so spliced closes first.
+ */
+const UPSTREAM_IDLE_MS = 4000;
 
 /** Events of one worker's data plane, for its host (the Worker shell). */
 export interface DataPlaneEvents {
@@ -32,7 +41,9 @@ export interface DataPlaneEvents {
 
 /** A worker's whole data plane. */
 export class DataPlane {
-  readonly ctx: WorkerContext;
+  readonly ctx: HttpWorkerContext;
+  readonly balancers: Balancer[];
+  readonly #logs: AccessLog[] = [];
   readonly listeners: WorkerListener[] = [];
   readonly sessions = new Set<Session>();
   #control: Int32Array;
@@ -51,10 +62,16 @@ export class DataPlane {
     const pool = new PipePool(sys, init.pipeSize);
     const pump = { sys, pool, counters, copyBuffer: new Uint8Array(COPY_BUFFER_SIZE) };
     const upstreams = init.upstreams.map((u) => toTarget(u, init.listeners.length + init.routeCount));
+    const L = init.listeners.length;
+    const keepAlive = Math.max(0, ...init.listeners.map((l) => l.http?.upstreamKeepAlive ?? 0));
     this.ctx = {
       sys, loop, pump, counters, upstreams, now: performance.now(),
       sessionClosed: (s, l) => this.#sessionClosed(s, l),
+      upstreamPool: new UpstreamPool(sys, loop, keepAlive, UPSTREAM_IDLE_MS),
+      routeBase: (index) => routeBase(L, index),
     };
+    const control = new Int32Array(init.upstreamControl);
+    this.balancers = init.groups.map((members) => new Balancer(members, control));
     this.#control = new Int32Array(init.control);
     this.#wakeFd = init.wakeFd;
     this.#setUpListeners();
@@ -115,13 +132,13 @@ export class DataPlane {
   #setUpListeners(): void {
     const { sys, loop, counters } = this.ctx;
     const active = new Int32Array(this.init.active);
-    const control = new Int32Array(this.init.upstreamControl);
     for (const l of this.init.listeners) {
-      const settings: ListenerSettings = {
+      const common: ListenerSettings = {
         index: l.index, name: l.name, base: listenerBase(l.index),
         connectTimeoutMs: l.connectTimeoutMs, idleTimeoutMs: l.idleTimeoutMs,
-        balancer: new Balancer(l.group >= 0 ? this.init.groups[l.group] : [], control),
+        balancer: l.group >= 0 ? this.balancers[l.group] : new Balancer([], new Int32Array(0)),
       };
+      const settings = l.http ? this.#httpSettings(common, l.http) : common;
       const accept = (wl: WorkerListener, fd: number) => this.#accepted(wl, fd);
       const wl = new WorkerListener(sys, loop, l.fd, settings, l.maxConnections, active, counters, accept);
       check(`epoll_ctl(listener ${l.name})`, wl.register());
@@ -129,8 +146,17 @@ export class DataPlane {
     }
   }
 
+  #httpSettings(common: ListenerSettings, http: NonNullable<WorkerInit["listeners"][number]["http"]>): HttpListenerSettings {
+    const accessLog = AccessLog.open(this.sys, http.accessLog);
+    if (accessLog) this.#logs.push(accessLog);
+    return { ...common, http, balancers: this.balancers, accessLog };
+  }
+
   #accepted(listener: WorkerListener, fd: number): void {
-    const session = new TcpSession(this.ctx, listener.settings, fd);
+    const settings = listener.settings;
+    const session = "http" in settings
+      ? new HttpSession(this.ctx, settings as HttpListenerSettings, fd)
+      : new TcpSession(this.ctx, settings, fd);
     this.sessions.add(session);
     session.start();
   }
@@ -147,6 +173,7 @@ export class DataPlane {
     this.#nextSweep = now + SWEEP_MS;
     for (const s of this.sessions) s.checkTimers(now);
     for (const l of this.listeners) l.resume();
+    this.ctx.upstreamPool.sweep(now);
     if (++this.#sweeps % TRIM_EVERY === 0) this.ctx.pump.pool.trim();
     this.ctx.counters[F.pipes_open] = this.ctx.pump.pool.open;
   }
@@ -175,6 +202,8 @@ export class DataPlane {
   }
 
   #teardown(): void {
+    this.ctx.upstreamPool.closeAll();
+    for (const log of this.#logs) log.close();
     this.ctx.pump.pool.drain();
     this.ctx.loop.close();
     this.sys.close(this.#wakeFd);

@@ -43,6 +43,11 @@ export class EventLoop {
     return r;
   }
 
+  /** Hands a registered fd to another handler (no system call). */
+  setHandler(fd: number, handler: Handler): void {
+    this.#handlers[fd] = handler;
+  }
+
   /** Changes the events of a registered fd. */
   modify(fd: number, events: number): number {
     return this.#control(C.EPOLL_CTL_MOD, fd, events);

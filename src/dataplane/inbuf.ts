@@ -1,0 +1,69 @@
+/**
+ * A per-socket input buffer for the bytes JS must see: HTTP heads, chunk-size
+ * lines, and whatever arrived together with them.
+ *
+ * @module
+ */
+import { EAGAIN, EINTR } from "../../ffi/constants.ts";
+import type { Sys } from "../../ffi/sys.ts";
+import type { Endpoint } from "./transfer.ts";
+
+/** Result of {@link InBuffer.fill}: bytes read, 0 at EOF, or -errno (-EAGAIN: nothing now). */
+export type FillResult = number;
+
+/** Bytes `buf[start, end)` read from one socket and not consumed yet. */
+export class InBuffer {
+  readonly buf: Uint8Array;
+  start = 0;
+  end = 0;
+
+  constructor(capacity: number) {
+    this.buf = new Uint8Array(capacity);
+  }
+
+  /** Unconsumed byte count. */
+  get size(): number {
+    return this.end - this.start;
+  }
+
+  /** Marks `n` bytes consumed. */
+  consume(n: number): void {
+    this.start += n;
+    if (this.start === this.end) this.start = this.end = 0;
+  }
+
+  /** Takes up to `n` unconsumed bytes as a copy. */
+  take(n: number): Uint8Array {
+    const k = Math.min(n, this.size);
+    const out = this.buf.slice(this.start, this.start + k);
+    this.consume(k);
+    return out;
+  }
+
+  /** Whether no more bytes fit (after compaction). */
+  get full(): boolean {
+    return this.size >= this.buf.length;
+  }
+
+  /**
+   * Reads up to `max` more bytes from `ep` (compacting first). Updates the
+   * endpoint's readiness and EOF. Returns bytes read, 0 (EOF) or -errno.
+   */
+  fill(sys: Sys, ep: Endpoint, max = this.buf.length): FillResult {
+    if (this.start > 0 && this.end + Math.min(max, 512) > this.buf.length) {
+      this.buf.copyWithin(0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
+    const room = Math.min(max, this.buf.length - this.end);
+    if (room <= 0) return -EAGAIN;
+    for (;;) {
+      const n = sys.read(ep.fd, this.buf.subarray(this.end), room);
+      if (n > 0) { this.end += n; return n; }
+      if (n === 0) { ep.eof = true; return 0; }
+      if (n === -EINTR) continue;
+      if (n === -EAGAIN) ep.readable = false;
+      return n;
+    }
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Idle keep-alive connections to upstreams, per worker and per upstream.
+ * An idle connection stays registered in epoll with the pool as its handler:
+ * any event on it (the upstream closed it, or sent something unasked) closes
+ * it, so a pooled connection handed out is one that was quiet.
+ *
+ * @module
+ */
+import type { Sys } from "../../ffi/sys.ts";
+import type { EventLoop, Handler } from "./loop.ts";
+
+interface Idle {
+  readonly fd: number;
+  readonly since: number;
+}
+
+/** Idle upstream connections by upstream index. */
+export class UpstreamPool implements Handler {
+  #idle = new Map<number, Idle[]>();
+  #owner = new Map<number, number>();
+  /** Idle connections held. */
+  size = 0;
+
+  constructor(
+    private readonly sys: Sys,
+    private readonly loop: EventLoop,
+    /** Most idle connections kept per upstream. */
+    readonly maxPerUpstream: number,
+    /** Idle connections older than this are closed by `sweep`. */
+    readonly idleTimeoutMs: number,
+  ) {}
+
+  /** An idle connection to `upstream`, or -1. The caller re-registers it with its own handler. */
+  take(upstream: number): number {
+    const list = this.#idle.get(upstream);
+    const entry = list?.pop();
+    if (!entry) return -1;
+    this.#owner.delete(entry.fd);
+    this.size--;
+    return entry.fd;
+  }
+
+  /** Keeps a connection that finished an exchange cleanly; closes it if the pool is full. */
+  put(upstream: number, fd: number, now: number, handOver: (h: Handler) => void): void {
+    const list = this.#idle.get(upstream) ?? [];
+    if (list.length >= this.maxPerUpstream) return this.#close(fd);
+    list.push({ fd, since: now });
+    this.#idle.set(upstream, list);
+    this.#owner.set(fd, upstream);
+    this.size++;
+    handOver(this);
+  }
+
+  /** Any event on an idle connection means it is no longer usable. */
+  onEvent(fd: number): void {
+    const upstream = this.#owner.get(fd);
+    if (upstream === undefined) return;
+    this.#forget(upstream, fd);
+    this.#close(fd);
+  }
+
+  /** Closes connections idle for longer than the timeout. */
+  sweep(now: number): void {
+    for (const [upstream, list] of this.#idle) {
+      while (list.length > 0 && now - list[0].since >= this.idleTimeoutMs) {
+        const { fd } = list.shift()!;
+        this.#owner.delete(fd);
+        this.size--;
+        this.#close(fd);
+      }
+      if (list.length === 0) this.#idle.delete(upstream);
+    }
+  }
+
+  /** Closes everything (worker stop). */
+  closeAll(): void {
+    for (const list of this.#idle.values()) for (const { fd } of list) this.#close(fd);
+    this.#idle.clear();
+    this.#owner.clear();
+    this.size = 0;
+  }
+
+  #forget(upstream: number, fd: number): void {
+    const list = this.#idle.get(upstream) ?? [];
+    const i = list.findIndex((e) => e.fd === fd);
+    if (i >= 0) list.splice(i, 1);
+    this.#owner.delete(fd);
+    this.size--;
+  }
+
+  #close(fd: number): void {
+    this.loop.remove(fd);
+    this.sys.close(fd);
+  }
+}
