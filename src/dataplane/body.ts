@@ -13,7 +13,7 @@
 import { EAGAIN } from "../../ffi/constants.ts";
 import type { ResponseFraming } from "../http/response.ts";
 import { chunkSizeLine, parseChunkDataEnd, parseChunkLine, parseTrailers } from "../http/chunked.ts";
-import { DEFAULT_LIMITS } from "../http/head.ts";
+import { DEFAULT_LIMITS, HeadScan } from "../http/head.ts";
 import { encodeLatin1 } from "../http/chars.ts";
 import type { InBuffer } from "./inbuf.ts";
 import type { PumpContext } from "./pump.ts";
@@ -34,6 +34,7 @@ export const B_FAILED = 2;
 /** One body on its way from `src` to `dst`. */
 export class BodyForwarder {
   #state = DONE;
+  readonly #scan = new HeadScan();
   #pendingCrlf = false;
   /** Body bytes (chunk data) seen so far, for the size limit. */
   bodyBytes = 0;
@@ -54,6 +55,7 @@ export class BodyForwarder {
   /** Starts a body with `framing`; the head was already queued on the transfer. */
   start(framing: ResponseFraming): void {
     this.#failed = false;
+    this.#scan.reset();
     this.#pendingCrlf = false;
     this.bodyBytes = 0;
     this.status = 0;
@@ -103,9 +105,9 @@ export class BodyForwarder {
   /** Parses the next framing element from the input buffer, reading more when needed. */
   #parse(ctx: PumpContext, src: Endpoint): number {
     const { buf, start, end } = this.input;
-    const r = this.#state === CHUNK_LINE ? parseChunkLine(buf, start, end)
+    const r = this.#state === CHUNK_LINE ? parseChunkLine(buf, start, end, this.#scan)
       : this.#state === CHUNK_CRLF ? parseChunkDataEnd(buf, start, end)
-      : parseTrailers(buf, start, end, DEFAULT_LIMITS);
+      : parseTrailers(buf, start, end, DEFAULT_LIMITS, this.#scan);
     if (r.kind === "error") return this.#fail(this.badStatus, r.reason);
     if (r.kind === "incomplete") return this.#readMore(ctx, src);
     this.input.consume(r.length);

@@ -12,7 +12,7 @@
 import * as C from "../../ffi/constants.ts";
 import { formatEndpoint } from "../../ffi/sockaddr.ts";
 import { encodeLatin1 } from "../http/chars.ts";
-import type { HeadLimits } from "../http/head.ts";
+import { HeadScan, type HeadLimits } from "../http/head.ts";
 import { parseRequestHead, type RequestHead } from "../http/request.ts";
 import { parseResponseHead, type ResponseHead } from "../http/response.ts";
 import { clientResponseHead, clientResponsePlan, upstreamRequestHead } from "../http/rewrite.ts";
@@ -78,6 +78,9 @@ export class HttpSession implements Handler, Session {
   #connectStarted = 0;
   #upstreamStarted = 0;
   #limits: HeadLimits;
+  /** Resumable scan state of the head being read on each side (keeps slow heads linear). */
+  readonly #requestScan = new HeadScan();
+  readonly #responseScan = new HeadScan();
 
   constructor(private readonly ctx: HttpWorkerContext, private readonly listener: HttpListenerSettings, fd: number) {
     this.client = new Endpoint(fd);
@@ -176,7 +179,7 @@ export class HttpSession implements Handler, Session {
     const cin = this.#cin;
     for (;;) {
       if (cin.size > 0) {
-        const r = parseRequestHead(cin.buf, cin.start, cin.end, this.#limits);
+        const r = parseRequestHead(cin.buf, cin.start, cin.end, this.#limits, this.#requestScan);
         if (r.kind === "ok") {
           cin.consume(r.length);
           return this.#startRequest(r.head);
@@ -274,6 +277,7 @@ export class HttpSession implements Handler, Session {
     this.#uin ??= new InBuffer(this.listener.http.maxHeadBytes);
     this.#respBody = null;
     this.#resp = null;
+    this.#responseScan.reset();
   }
 
   // ---- the exchange --------------------------------------------------------
@@ -284,8 +288,13 @@ export class HttpSession implements Handler, Session {
       const r = this.#reqBody.step(this.ctx.pump, this.client, this.up);
       if (r === B_FAILED) return this.#requestBodyFailed();
     }
-    if (this.#upPhase === U_HEAD) this.#readResponseHead();
-    if (this.#phase !== EXCHANGE) return;
+    if (this.#upPhase === U_HEAD) {
+      this.#readResponseHead();
+      if (this.#phase !== EXCHANGE) return;
+      if (this.#upPhase === U_HEAD && !this.#u2c.idle && this.#u2c.step(this.ctx.pump, this.up!, this.client) === T_FAILED) {
+        return this.#close();
+      }
+    }
     if (this.#upPhase === U_BODY) {
       const r = this.#respBody!.step(this.ctx.pump, this.up!, this.client);
       if (r === B_FAILED) return this.#close();
@@ -312,7 +321,7 @@ export class HttpSession implements Handler, Session {
     const uin = this.#uin!, up = this.up!;
     for (;;) {
       if (uin.size > 0) {
-        const r = parseResponseHead(uin.buf, uin.start, uin.end, this.#limits, this.#req!.method);
+        const r = parseResponseHead(uin.buf, uin.start, uin.end, this.#limits, this.#req!.method, this.#responseScan);
         if (r.kind === "error") return this.#upstreamError(502, `bad response from upstream: ${r.reason}`);
         if (r.kind === "ok") {
           uin.consume(r.length);

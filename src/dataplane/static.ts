@@ -75,8 +75,11 @@ interface OpenFile extends FileFacts {
   readonly path: string;
 }
 
+const utf8 = new TextEncoder();
+
 function openFile(sys: Sys, path: string): OpenFile | number {
-  const fd = sys.open(encodeLatin1(`${path}\0`), C.O_RDONLY | C.O_CLOEXEC, 0);
+  // UTF-8, as node:fs (realpathSync) encodes the same path: "café.txt" must name the same file.
+  const fd = sys.open(utf8.encode(`${path}\0`), C.O_RDONLY | C.O_CLOEXEC, 0);
   if (fd < 0) return fd;
   const r = sys.fstat(fd, statBuf);
   if (r < 0) {
@@ -98,7 +101,13 @@ function locate(sys: Sys, route: RouteInit, target: string): OpenFile | number {
   const resolved = resolveUnderRoot(route.staticRoot!, stripped(route, target));
   if (resolved.kind === "refused") return -resolved.status;
   const file = openFile(sys, resolved.path);
-  if (typeof file === "number" || !file.isDir) return file;
+  if (typeof file === "number") return file;
+  if (!file.isDir) {
+    // "/a.txt/" names a directory: a file there is not found (realpath drops the slash).
+    if (!stripped(route, target).split(/[?#]/, 1)[0].endsWith("/")) return file;
+    sys.close(file.fd);
+    return -404;
+  }
   sys.close(file.fd);
   const index = resolveUnderRoot(route.staticRoot!, `${stripped(route, target).split(/[?#]/, 1)[0].replace(/\/?$/, "/")}${route.staticIndex}`);
   if (index.kind === "refused") return -404;
@@ -119,14 +128,15 @@ function stripped(route: RouteInit, target: string): string {
 /** Queues the response head (and small bodies) for a static request; returns what follows. */
 export function serveStatic(sys: Sys, route: RouteInit, req: RequestHead, out: Transfer): StaticResult {
   const keep = req.keepAlive;
-  if (req.method !== "GET" && req.method !== "HEAD") {
+  const headOnly = req.method === "HEAD";
+  if (req.method !== "GET" && !headOnly) {
     out.push(localResponse(405, "method not allowed on a static route", keep, { Allow: "GET, HEAD" }));
     return { status: 405, keepAlive: keep && req.framing.kind === "none", file: undefined };
   }
   const file = locate(sys, route, req.target);
   if (typeof file === "number") {
     const status = file === -403 || file === -C.EACCES ? 403 : file === -400 ? 400 : 404;
-    out.push(localResponse(status, status === 404 ? "no such file" : "refused", keep));
+    out.push(localResponse(status, status === 404 ? "no such file" : "refused", keep, {}, headOnly));
     return { status, keepAlive: keep, file: undefined };
   }
   return respondWithFile(sys, req, file, out);
@@ -147,7 +157,7 @@ function respondWithFile(sys: Sys, req: RequestHead, file: OpenFile, out: Transf
   const range = rangeOf(headers, file);
   if (range.kind === "unsatisfiable") {
     sys.close(file.fd);
-    out.push(localResponse(416, "range not satisfiable", keep, { "Content-Range": `bytes */${file.size}` }));
+    out.push(localResponse(416, "range not satisfiable", keep, { "Content-Range": `bytes */${file.size}` }, req.method === "HEAD"));
     return { status: 416, keepAlive: keep, file: undefined };
   }
   const [status, start, length] = range.kind === "partial"

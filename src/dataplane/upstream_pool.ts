@@ -6,8 +6,11 @@
  *
  * @module
  */
+import { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLRDHUP } from "../../ffi/constants.ts";
 import type { Sys } from "../../ffi/sys.ts";
 import type { EventLoop, Handler } from "./loop.ts";
+
+const UNUSABLE = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 
 interface Idle {
   readonly fd: number;
@@ -51,8 +54,12 @@ export class UpstreamPool implements Handler {
     handOver(this);
   }
 
-  /** Any event on an idle connection means it is no longer usable. */
-  onEvent(fd: number): void {
+  /**
+   * Input, hang-up or error on an idle connection means it is no longer
+   * usable. EPOLLOUT alone (the send buffer drained) is harmless.
+   */
+  onEvent(fd: number, events: number): void {
+    if ((events & UNUSABLE) === 0) return;
     const upstream = this.#owner.get(fd);
     if (upstream === undefined) return;
     this.#forget(upstream, fd);

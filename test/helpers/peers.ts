@@ -37,13 +37,19 @@ export class Payload {
   }
 }
 
-/** Accumulates what a socket receives. */
+/** Accumulates what a socket receives (keeps the first 64 KiB as text too). */
 export class Received {
   readonly #hash = createHash("sha256");
+  #text = "";
   bytes = 0;
   add(chunk: Uint8Array): void {
     this.bytes += chunk.length;
     this.#hash.update(chunk);
+    if (this.#text.length < 65536) this.#text += Buffer.from(chunk).toString("latin1");
+  }
+  /** The first 64 KiB received, as latin1 text. */
+  text(): string {
+    return this.#text;
   }
   digest(): string {
     return this.#hash.digest("hex");
