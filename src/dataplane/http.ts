@@ -187,11 +187,11 @@ export class HttpSession implements Handler, Session {
         if (r.kind === "error") return this.#localError(r.status, r.reason);
       }
       if (this.client.eof) return this.#close();
-      if (!this.client.readable) return;
+      if (!this.client.readable) return cin.release();
       const wasEmpty = cin.size === 0;
       const n = cin.fill(this.ctx.sys, this.client);
       if (n === 0) return this.#close();
-      if (n < 0) return n === -C.EAGAIN ? undefined : this.#close();
+      if (n < 0) return n === -C.EAGAIN ? cin.release() : this.#close();
       if (wasEmpty) this.#headStarted = this.ctx.now;
     }
   }
@@ -391,6 +391,7 @@ export class HttpSession implements Handler, Session {
       this.#dropUpstream(false);
     }
     this.#upPhase = U_NONE;
+    this.#uin?.release();
     if (!this.#keepClient) return this.#close();
     this.#phase = IDLE;
     this.#headStarted = this.ctx.now;
@@ -527,6 +528,12 @@ export class HttpSession implements Handler, Session {
     this.#dropUpstream(true);
     this.ctx.loop.remove(this.client.fd);
     this.ctx.sys.close(this.client.fd);
+    this.#cin.start = this.#cin.end = 0;
+    this.#cin.release();
+    if (this.#uin) {
+      this.#uin.start = this.#uin.end = 0;
+      this.#uin.release();
+    }
     this.#file?.close();
     this.#file = null;
     this.#count(F.connections_active, -1);

@@ -11,14 +11,35 @@ import type { Endpoint } from "./transfer.ts";
 /** Result of {@link InBuffer.fill}: bytes read, 0 at EOF, or -errno (-EAGAIN: nothing now). */
 export type FillResult = number;
 
-/** Bytes `buf[start, end)` read from one socket and not consumed yet. */
+/** Free backing arrays by capacity, per worker (each worker has its own module instance). */
+const free = new Map<number, Uint8Array[]>();
+const MAX_FREE = 256;
+
+/**
+ * Bytes `buf[start, end)` read from one socket and not consumed yet. The
+ * backing array is taken from a per-worker pool on first use and given back
+ * by {@link InBuffer.release} when empty, so idle connections hold none.
+ */
 export class InBuffer {
-  readonly buf: Uint8Array;
+  #buf: Uint8Array | null = null;
   start = 0;
   end = 0;
 
-  constructor(capacity: number) {
-    this.buf = new Uint8Array(capacity);
+  constructor(readonly capacity: number) {}
+
+  /** The backing array (taken from the pool if the buffer had none). */
+  get buf(): Uint8Array {
+    return (this.#buf ??= free.get(this.capacity)?.pop() ?? new Uint8Array(this.capacity));
+  }
+
+  /** Gives the backing array back to the pool if no unconsumed byte is in it. */
+  release(): void {
+    if (this.#buf === null || this.size > 0) return;
+    const list = free.get(this.capacity) ?? [];
+    if (list.length < MAX_FREE) list.push(this.#buf);
+    free.set(this.capacity, list);
+    this.#buf = null;
+    this.start = this.end = 0;
   }
 
   /** Unconsumed byte count. */
