@@ -187,3 +187,19 @@ test("http: WebSocket upgrade becomes a spliced tunnel (runtime's own WebSocket 
     await origin.close();
   }
 });
+
+test("http: SIGTERM closes idle keep-alive connections at once and exits 0 (no wait for the grace period)", { timeout: 30_000 }, async () => {
+  const origin = await startOrigin();
+  const proxy = await startSpliced(["http", "--listen", "127.0.0.1:0", "--to", `127.0.0.1:${origin.port}`, "--grace-period", "120s"]);
+  try {
+    const client = await connect(proxy.port);
+    client.socket.write("GET /gen?size=10 HTTP/1.1\r\nHost: t\r\n\r\n");
+    await eventually(() => client.received.bytes > 10);
+    assert.equal(await proxy.stop("SIGTERM"), 0);
+    await client.ended;
+    client.socket.destroy();
+  } finally {
+    proxy.child.kill("SIGKILL");
+    await origin.close();
+  }
+});

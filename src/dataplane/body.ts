@@ -96,6 +96,7 @@ export class BodyForwarder {
         case TRAILERS: {
           const r = this.#parse(ctx, src);
           if (r !== B_DONE) return r;
+          if (this.#failed) return B_FAILED;
           continue;
         }
       }

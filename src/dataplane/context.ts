@@ -53,6 +53,8 @@ export interface Session {
   checkTimers(now: number): void;
   /** Closes at once (shutdown past the grace period). */
   abort(): void;
+  /** Graceful shutdown began: finish what is in flight, keep nothing alive. */
+  drain(): void;
 }
 
 /** Shared state of one worker. */

@@ -102,6 +102,7 @@ export class DataPlane {
   drain(): void {
     this.#draining = true;
     for (const l of this.listeners) l.close();
+    for (const s of [...this.sessions]) s.drain();
     this.#checkDrained();
   }
 
@@ -109,6 +110,7 @@ export class DataPlane {
   retire(): void {
     this.#draining = true;
     for (const l of this.listeners) l.detach();
+    for (const s of [...this.sessions]) s.drain();
     this.#checkDrained();
   }
 

@@ -111,12 +111,25 @@ export class HttpSession implements Handler, Session {
     if (ep === null || ep.fd !== fd) return;
     if (events & (C.EPOLLIN | C.EPOLLRDHUP | C.EPOLLHUP | C.EPOLLERR)) ep.readable = true;
     if (events & (C.EPOLLOUT | C.EPOLLHUP | C.EPOLLERR)) ep.writable = true;
-    if (ep === this.up && this.#upPhase === U_CONNECTING) return this.#connectDone();
+    if (ep === this.up && this.#upPhase === U_CONNECTING) this.#connectDone();
     this.#drive();
   }
 
   /** Timeouts: idle keep-alive, slow head (408), silent upstream (504), connect. */
   checkTimers(now: number): void {
+    this.#checkDeadlines(now);
+    if (this.#phase !== CLOSED) this.#drive();
+  }
+
+  /** Stop keeping the client alive; an idle connection closes now (graceful shutdown). */
+  drain(): void {
+    this.#draining = true;
+    if (this.#phase === IDLE && this.#cin.size === 0) this.#close();
+  }
+
+  #draining = false;
+
+  #checkDeadlines(now: number): void {
     const http = this.listener.http;
     if (this.#phase === IDLE) {
       if (this.#cin.size > 0 && now - this.#headStarted >= http.headTimeoutMs) return this.#localError(408, "request head not complete in time");
@@ -252,7 +265,6 @@ export class HttpSession implements Handler, Session {
     c[base + F.connections_total]++;
     observe(c, base + H.upstream_connect_seconds, (this.ctx.now - this.#connectStarted) / 1000);
     this.#sendRequest();
-    this.#drive();
   }
 
   #connectFailed(): void {
@@ -367,12 +379,12 @@ export class HttpSession implements Handler, Session {
     this.#status = resp.status;
     this.#countStatus(resp.status);
     const head = clientResponseHead(resp, {
-      clientVersion: req.version, keepAlive: req.keepAlive, viaName: "spliced",
+      clientVersion: req.version, keepAlive: req.keepAlive, viaName: "spliced", forceClose: this.#draining,
       setHeaders: route.responseHeaders?.set, removeHeaders: route.responseHeaders?.remove,
     });
     this.#u2c.push(encodeLatin1(head));
     if (resp.tunnel && req.upgrade !== undefined) return this.#startTunnel();
-    this.#keepClient = plan.keepAlive;
+    this.#keepClient = plan.keepAlive && !this.#draining;
     this.#respBody = new BodyForwarder(this.#uin!, this.#u2c, Number.MAX_SAFE_INTEGER, 502);
     this.#respBody.dechunk = plan.dechunk;
     this.#respBody.start(resp.framing);
@@ -457,7 +469,7 @@ export class HttpSession implements Handler, Session {
     this.#status = status;
     this.#countStatus(status);
     this.#u2c.release(this.ctx.pump);
-    this.#u2c.push(localResponse(status, reason, keep && this.#req?.keepAlive === true));
+    this.#u2c.push(localResponse(status, reason, keep && this.#req?.keepAlive === true, {}, this.#req?.method === "HEAD"));
     this.#keepClient = keep && this.#req?.keepAlive === true;
     this.#closeAfterLocal = !this.#keepClient;
     this.#phase = LOCAL;
@@ -476,7 +488,7 @@ export class HttpSession implements Handler, Session {
       if (f === T_FAILED) return this.#close();
     }
     this.#log();
-    if (this.#closeAfterLocal) return this.#lingerClose();
+    if (this.#closeAfterLocal || this.#draining) return this.#lingerClose();
     this.#phase = IDLE;
     this.#req = null;
     this.#headStarted = this.ctx.now;

@@ -85,6 +85,9 @@ export class TcpSession implements Handler, Session {
     }
   }
 
+  /** A TCP stream has no request boundary: it keeps going until it ends. */
+  drain(): void {}
+
   /** Closes both sockets now. */
   abort(): void {
     this.#close(false);
