@@ -163,6 +163,17 @@ function withTokenFile(cfg: ValidConfig, path: string | undefined): ValidConfig 
   return { ...cfg, admin: { ...cfg.admin, tokenFile: path } };
 }
 
+/** Refuses a bad admin token setup, and a non-loopback admin without a token, before binding anything. */
+async function checkAdmin(admin: NonNullable<ValidConfig["admin"]>, v: Values): Promise<void> {
+  const tokenFileField = v["admin-token-file"] ? "--admin-token-file" : undefined;
+  try {
+    await adminAccess(admin, { source: v.config ?? "command line", tokenFileField });
+  } catch (err) {
+    if (v.config !== undefined || !(err instanceof ConfigError)) throw err;
+    throw new ConfigError(err.source, err.issues.map((i) => ({ path: FLAG_OF[i.path] ?? i.path, message: i.message })));
+  }
+}
+
 function announce(proxy: Proxy, runtime: string): void {
   const cfg = proxy.config;
   console.log(`spliced ${VERSION} on ${runtime}, ${cfg.workers} worker${cfg.workers === 1 ? "" : "s"}`);
@@ -206,9 +217,7 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(command ? `unknown command "${command}"` : "no command given");
   }
   const config = withTokenFile(configFrom(command, values), values["admin-token-file"]);
-  // Refuse a bad admin token setup (and a non-loopback admin without a token) before binding anything.
-  const tokenFileField = values["admin-token-file"] ? "--admin-token-file" : undefined;
-  if (config.admin) await adminAccess(config.admin, { source: values.config ?? "command line", tokenFileField });
+  if (config.admin) await checkAdmin(config.admin, values);
   if (command === "check") return void console.log(`${values.config}: ok`), 0;
   const proxy = await startProxy(config, { configPath: values.config });
   announce(proxy, currentRuntime());

@@ -1,12 +1,18 @@
 /**
  * Runs the admin app on its own address for a proxy started with `admin.listen`.
  *
+ * Access rules (see auth.ts): on a loopback address reads are open (to loopback
+ * Host names only) and control needs the token; elsewhere everything needs it,
+ * and no token means no start.
+ *
  * @module
  */
 import type { IpEndpoint } from "../../ffi/sockaddr.ts";
 import { parseHostPort, resolveHost } from "../address.ts";
 import type { Proxy } from "../proxy.ts";
-import { adminApp } from "./app.ts";
+import { createAdmin, type Admin } from "./app.ts";
+import { accessFor, type AdminAccess, type AdminAuthConfig, type TokenSource } from "./auth.ts";
+import { errorBody } from "./errors.ts";
 import { serve } from "./serve.ts";
 
 /** An admin server waiting for its proxy. */
@@ -16,20 +22,48 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-/** Binds the admin address now (so a busy port fails the start); serves once attached. */
-export async function serveAdminFor(listen: string): Promise<AdminServer> {
-  const { host, port } = parseHostPort(listen);
-  let handler: ((req: Request) => Response | Promise<Response>) | undefined;
+type Handler = (req: Request) => Response | Promise<Response>;
+
+/**
+ * Binds the admin address now (so a busy port fails the start); serves once attached.
+ * Given the whole `admin` block, it checks the token first and throws ConfigError
+ * (before binding) for a non-loopback address without one. Given only the address,
+ * it reads the token from the proxy's config when attached, and answers 503 to
+ * everything if that check fails.
+ */
+export async function serveAdminFor(admin: string | AdminAuthConfig, from: TokenSource = {}): Promise<AdminServer> {
+  const block: AdminAuthConfig = typeof admin === "string" ? { listen: admin } : admin;
+  const ip = await resolveHost(parseHostPort(block.listen).host);
+  let access: AdminAccess | undefined = typeof admin === "string" ? undefined : accessFor(block, ip, from);
+  let handler: Handler | undefined;
+  let app: Admin | undefined;
   const served = await serve(
     (req) => handler ? handler(req) : new Response("starting", { status: 503 }),
-    { host: await resolveHost(host), port },
+    { host: ip, port: parseHostPort(block.listen).port },
   );
   return {
     address: () => served.address,
     attach: (proxy) => {
-      const app = adminApp(proxy);
-      handler = (req) => app.fetch(req);
+      try {
+        access ??= accessFor({ ...proxy.config.admin, listen: block.listen }, ip, from);
+        app = createAdmin(proxy, {
+          token: access.token,
+          readsNeedToken: !access.loopback,
+          loopbackHostsOnly: access.loopback,
+          log: (line) => console.error(`spliced: admin: ${line}`),
+        });
+        const hono = app.app;
+        handler = (req) => hono.fetch(req);
+      } catch (err) {
+        // Fail closed: never serve an unprotected admin API.
+        const message = `admin API disabled: ${(err as Error).message}`;
+        console.error(`spliced: ${message}`);
+        handler = () => Response.json(errorBody("admin_misconfigured", message), { status: 503 });
+      }
     },
-    close: () => served.close(),
+    close: async () => {
+      app?.closeStreams();
+      await served.close();
+    },
   };
 }
