@@ -102,9 +102,14 @@ export function bindAll(sys: Sys, config: ValidConfig, previous?: Generation): M
   }
 }
 
+/** The previous sockets bound where `listen` asks: same text, or same address and non-zero port. */
 function findByListen(gen: Generation, listen: string): BoundListener | undefined {
   const l = gen.config.listeners.find((x) => x.listen === listen);
-  return l && gen.bound.get(l.name);
+  if (l) return gen.bound.get(l.name);
+  const { host, port } = parseHostPort(listen);
+  if (port === 0) return undefined;
+  for (const b of gen.bound.values()) if (b.address.port === port && b.address.host === host) return b;
+  return undefined;
 }
 
 function reuse(sys: Sys, old: BoundListener, workers: number, backlog: number, opened: number[]): BoundListener {
@@ -200,15 +205,19 @@ function makeLabels(config: ValidConfig, bound: Map<string, BoundListener>, t: T
   };
 }
 
-/** Retires a generation: its workers stop accepting, finish their connections, then stop. */
-export async function retire(gen: Generation, closeSockets: number[], sys: Sys): Promise<void> {
+/**
+ * Retires a generation: its workers stop accepting (resolves `detached` once
+ * they all did, so nothing new reaches them), finish their connections, then stop.
+ */
+export function retire(gen: Generation, closeSockets: number[], sys: Sys): { detached: Promise<void>; finished: Promise<void> } {
   const acks = Promise.all(gen.workers.map((w) => w.when("retired")));
   const drained = Promise.all(gen.workers.map((w) => w.when("drained")));
   for (const w of gen.workers) w.send({ type: "retire" });
-  await acks;
-  for (const fd of closeSockets) sys.close(fd);
-  await drained;
-  await stopWorkers(gen);
+  const detached = acks.then(() => {
+    for (const fd of closeSockets) sys.close(fd);
+  });
+  const finished = detached.then(() => drained).then(() => stopWorkers(gen));
+  return { detached, finished };
 }
 
 /** Graceful stop: drain (close listeners) up to `graceMs`, then stop every worker. */

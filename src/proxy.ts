@@ -82,7 +82,7 @@ export async function startProxy(input: ConfigInput | ValidConfig, options: Star
   const bound = bindAll(sys, config);
   let admin: AdminServer | undefined;
   try {
-    if (config.admin) admin = await (await import("./admin/server.ts")).serveAdminFor(config.admin.listen);
+    if (config.admin) admin = await (await import("./admin/server.ts")).serveAdminFor(config.admin);
     const gen = await launch(sys, 1, config, bound, topology);
     return new RunningProxy(sys, gen, admin, options.configPath);
   } catch (err) {
@@ -196,7 +196,9 @@ class RunningProxy implements Proxy {
     this.current = next;
     this.#past.push(old);
     this.#retiring.add(old);
-    retire(old, unusedSockets(old, next), this.sys).finally(() => this.#retiring.delete(old));
+    const { detached, finished } = retire(old, unusedSockets(old, next), this.sys);
+    finished.finally(() => this.#retiring.delete(old));
+    await detached;
     return config;
   }
 

@@ -42,17 +42,21 @@ export class WorkerHandle {
     return ready;
   }
 
-  /** Sends a command and wakes the worker out of epoll_wait. */
+  /** Sends a command and wakes the worker out of epoll_wait (nothing once it stopped). */
   send(cmd: WorkerCommand): void {
+    if (this.#stopped) return;
     this.worker.postMessage(cmd);
     Atomics.add(new Int32Array(this.control), CONTROL_SEQ, 1);
     this.sys.write(this.wakeFd, ONE, 8);
   }
 
-  /** Resolves with the next report of `type`. */
+  /** Resolves with the next report of `type`; at once when the worker has stopped (nothing more will come). */
   when<T extends WorkerReport["type"]>(type: T): Promise<Extract<WorkerReport, { type: T }>> {
+    if (this.#stopped) return Promise.resolve({ type } as Extract<WorkerReport, { type: T }>);
     return new Promise((resolve) => this.once(type, resolve as (msg: WorkerReport) => void));
   }
+
+  #stopped = false;
 
   /** Asks for the worker's open connections; resolves with [] after `timeoutMs`. */
   async connections(limit: number, timeoutMs = 1000): Promise<ConnectionInfo[]> {
@@ -74,6 +78,7 @@ export class WorkerHandle {
 
   /** Ends the thread. The worker has closed its own fds by then (or we are exiting). */
   terminate(): void {
+    this.#stopped = true;
     this.worker.terminate();
   }
 
@@ -87,6 +92,7 @@ export class WorkerHandle {
 
   #onReport(msg: WorkerReport): void {
     if (msg.type === "error") return this.#fail(new Error(msg.message));
+    if (msg.type === "stopped") this.#stopped = true;
     const list = this.#listeners.get(msg.type) ?? [];
     this.#listeners.delete(msg.type);
     for (const fn of list) fn(msg);

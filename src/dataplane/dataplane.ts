@@ -167,7 +167,7 @@ export class DataPlane {
     if (!this.sessions.delete(session)) return;
     this.listeners[settings.index]?.released();
     this.ctx.counters[F.pipes_open] = this.ctx.pump.pool.open;
-    if (this.#draining) this.#checkDrained();
+    if (this.#draining && this.sessions.size === 0) this.events.drained();
   }
 
   #sweep(): void {

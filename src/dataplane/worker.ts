@@ -33,12 +33,8 @@ function command(cmd: WorkerCommand): void {
 
 async function start(init: WorkerInit): Promise<void> {
   const sys = await loadSys();
-  let drainedSent = false;
   plane = new DataPlane(sys, init, {
-    drained: () => {
-      if (!drainedSent) report({ type: "drained" });
-      drainedSent = true;
-    },
+    drained: () => report({ type: "drained" }),
     error: (err) => console.error(`spliced worker ${init.workerIndex}: ${err instanceof Error ? err.stack : err}`),
   });
   report({ type: "ready" });
