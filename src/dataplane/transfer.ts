@@ -14,6 +14,8 @@ import type { Pipe } from "./pipe_pool.ts";
 import type { PumpContext } from "./pump.ts";
 
 const SPLICE_FLAGS = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
+/** Queued pieces up to this many bytes in all are written with one write(2). */
+const COALESCE_MAX = 64 * 1024;
 
 /** One socket of a session with its readiness. */
 export class Endpoint {
@@ -133,6 +135,7 @@ export class Transfer {
 
   #flushQueue(ctx: PumpContext, dst: Endpoint): number {
     const q = this.#queue;
+    if (q.length > 1) this.#coalesce();
     while (q.length > 0) {
       if (!dst.writable) return T_WAITING;
       const data = q[0];
@@ -145,6 +148,22 @@ export class Transfer {
       else q[0] = data.subarray(n);
     }
     return T_DONE;
+  }
+
+  /** Joins small queued pieces (a head and the body bytes that came with it) into one write. */
+  #coalesce(): void {
+    const q = this.#queue;
+    let total = 0;
+    for (const piece of q) total += piece.length;
+    if (total > COALESCE_MAX) return;
+    const joined = new Uint8Array(total);
+    let at = 0;
+    for (const piece of q) {
+      joined.set(piece, at);
+      at += piece.length;
+    }
+    q.length = 0;
+    q.push(joined);
   }
 
   #idle(ctx: PumpContext): number {
