@@ -71,7 +71,7 @@ test("tcp: refused upstream: the next upstream is used", { timeout: 60_000 }, as
     assert.ok(stats.totals.connect_failures >= 1, "refusals counted");
     assert.equal(stats.upstreams[`tcp/127.0.0.1:${dead}`].connections_total, 0);
     assert.equal(stats.upstreams[`tcp/127.0.0.1:${server.port}`].connections_total, 4);
-  });
+  }, ["--workers", "1"]);
   await server.close();
 });
 
@@ -192,7 +192,7 @@ test("tcp: connect timeout: a silent upstream is skipped for the next one", { ti
       const stats = await idle(proxy);
       assert.equal(stats.totals.connect_timeouts, 1);
       assert.equal(stats.upstreams[`tcp/127.0.0.1:${silentPort}`].connect_timeouts, 1);
-    }, ["--connect-timeout", "300ms"]);
+    }, ["--connect-timeout", "300ms", "--workers", "1"]);
   } finally {
     filler.socket.destroy();
     sys.close(silentFd);

@@ -72,6 +72,8 @@ export class DataPlane {
     };
     const control = new Int32Array(init.upstreamControl);
     this.balancers = init.groups.map((members) => new Balancer(members, control));
+    // Workers start their rounds at different places, so N workers spread N first clients.
+    for (const b of this.balancers) for (let i = 0; i < init.workerIndex; i++) b.next();
     this.#control = new Int32Array(init.control);
     this.#wakeFd = init.wakeFd;
     this.#setUpListeners();
