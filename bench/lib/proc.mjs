@@ -18,7 +18,8 @@ function readStat(pid) {
   const n = (i) => Number(f[i - 3]);
   // utime(14)+stime(15) cover all threads of the process, live and exited;
   // cutime(16)+cstime(17) cover its children that were reaped (e.g. socat's forks).
-  return { pid, ppid: n(4), ticks: n(14) + n(15) + n(16) + n(17) };
+  const comm = text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"));
+  return { pid, comm, ppid: n(4), ticks: n(14) + n(15) + n(16) + n(17), userTicks: n(14) + n(16) };
 }
 
 /** All processes now: pid → {pid, ppid, ticks}. */
@@ -50,10 +51,10 @@ export function treePids(table, root) {
   return out;
 }
 
-/** CPU seconds of a process tree in a snapshot. */
-export function treeCpuSeconds(table, root) {
+/** CPU seconds of a process tree in a snapshot (`user`: user-space time only). */
+export function treeCpuSeconds(table, root, { user = false } = {}) {
   let ticks = 0;
-  for (const p of treePids(table, root)) ticks += table.get(p).ticks;
+  for (const p of treePids(table, root)) ticks += user ? table.get(p).userTicks : table.get(p).ticks;
   return ticks / CLK_TCK;
 }
 
@@ -62,13 +63,24 @@ export function treeCpuSeconds(table, root) {
  * (pids in `exclude`): other load on the box during a measurement.
  */
 export function foreignCpuSeconds(before, after, exclude) {
+  return foreignCpu(before, after, exclude).seconds;
+}
+
+/** Like foreignCpuSeconds, with the busiest of those processes ("comm(pid) seconds"). */
+export function foreignCpu(before, after, exclude) {
   let ticks = 0;
+  const top = [];
   for (const [pid, a] of after) {
     if (exclude.has(pid)) continue;
     const b = before.get(pid);
-    if (b) ticks += Math.max(0, a.ticks - b.ticks);
+    // A process born during the window spent all its time in it; one that was born
+    // and reaped in it is in its parent's cutime.
+    const d = b ? Math.max(0, a.ticks - b.ticks) : a.ticks;
+    ticks += d;
+    if (d > 0) top.push({ name: `${a.comm}(${pid})`, seconds: d / CLK_TCK });
   }
-  return ticks / CLK_TCK;
+  top.sort((x, y) => y.seconds - x.seconds);
+  return { seconds: ticks / CLK_TCK, top: top.slice(0, 3).map((t) => `${t.name} ${t.seconds.toFixed(2)}s`) };
 }
 
 /** Busy and total jiffies of the whole machine (from /proc/stat). */
@@ -103,4 +115,21 @@ export function treeFds(root) {
     }
   }
   return { fds, pipes };
+}
+
+/** Context switches (voluntary, involuntary) summed over every thread of a process tree. */
+export function treeCtxSwitches(root, table = snapshot()) {
+  let voluntary = 0, involuntary = 0;
+  for (const p of treePids(table, root)) {
+    let tids;
+    try { tids = fs.readdirSync(`/proc/${p}/task`); } catch { continue; }
+    for (const t of tids) {
+      try {
+        const s = fs.readFileSync(`/proc/${p}/task/${t}/status`, "utf8");
+        voluntary += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(s)?.[1] ?? 0);
+        involuntary += Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(s)?.[1] ?? 0);
+      } catch { /* thread exited */ }
+    }
+  }
+  return { voluntary, involuntary };
 }
