@@ -26,6 +26,7 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_IPV6 = 41;
 export const IPV6_V6ONLY = 26;
 export const TCP_NODELAY = 1;
+export const TCP_CORK = 3;
 
 /** shutdown(2) directions. */
 export const SHUT_RD = 0;

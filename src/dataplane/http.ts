@@ -25,7 +25,7 @@ import { InBuffer } from "./inbuf.ts";
 import { SOCKET_EVENTS, type Handler } from "./loop.ts";
 import type { RouteInit } from "./protocol.ts";
 import { matchRoute } from "./routes.ts";
-import { peerAddress, setLingerReset, setNoDelay, socketError, startConnect } from "./sockets.ts";
+import { peerAddress, setInt, setLingerReset, setNoDelay, socketError, startConnect } from "./sockets.ts";
 import { localResponse } from "./responses.ts";
 import { type FileSender, serveStatic } from "./static.ts";
 import { Endpoint, T_DONE, T_FAILED, T_WAITING, Transfer, UNTIL_EOF } from "./transfer.ts";
@@ -450,6 +450,8 @@ export class HttpSession implements Handler, Session {
     this.#status = result.status;
     this.#countStatus(result.status);
     this.#file = result.file ?? null;
+    // Hold the head back until the file follows it, so both leave in full packets (as nginx's tcp_nopush).
+    if (this.#file !== null) setInt(this.ctx.sys, this.client.fd, C.IPPROTO_TCP, C.TCP_CORK, 1);
     this.#keepClient = req.keepAlive && result.keepAlive && req.framing.kind === "none";
     this.#closeAfterLocal = !this.#keepClient;
     this.#phase = LOCAL;
@@ -485,6 +487,7 @@ export class HttpSession implements Handler, Session {
       this.#u2c.copied += this.#file.sent;
       this.#file.close();
       this.#file = null;
+      setInt(this.ctx.sys, this.client.fd, C.IPPROTO_TCP, C.TCP_CORK, 0);
       if (f === T_FAILED) return this.#close();
     }
     this.#log();
