@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { baseEnvironment, version } from "./lib/env.mjs";
 import { launch, freePorts, sleep, splicedStats } from "./lib/peers.mjs";
 import { CLK_TCK, foreignCpu, machineTicks, snapshot, treeCpuSeconds, treeCtxSwitches, treePids } from "./lib/proc.mjs";
 import { parseStraceSummary } from "./lib/strace.mjs";
@@ -48,24 +49,10 @@ const runDir = path.join(outDir, `http-${stamp}`);
 fs.mkdirSync(runDir, { recursive: true });
 const log = (...a) => console.error(`[http ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
-function version(cmd, args, pick = (s) => s.split("\n")[0]) {
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
-  return pick(`${r.stdout ?? ""}${r.stderr ?? ""}`.trim() || String(r.error ?? "?"));
-}
 
 function environment() {
-  const bin = path.join(root, "node_modules/.bin");
   return {
-    date: new Date().toISOString(),
-    kernel: os.release(),
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? "?",
-    memGiB: Math.round(os.totalmem() / 2 ** 30),
-    deno: version(path.join(bin, "deno"), ["--version"]),
-    bun: version(path.join(bin, "bun"), ["--version"]),
-    node: process.version,
-    haproxy: version("haproxy", ["-v"]),
-    nginx: version("nginx", ["-v"]),
+    ...baseEnvironment(root),
     wrk: version("wrk", ["-v"]),
     spliced: version(path.join(splicedRoot, "bin/spliced"), ["--version"]),
     splicedCommit: version("git", ["-C", splicedRoot, "log", "-1", "--format=%h %s"]) +

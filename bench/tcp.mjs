@@ -2,12 +2,12 @@
 // and direct; interleaved rounds, medians of GB/s and proxy CPU-seconds per GB. Then a syscall
 // summary of spliced under strace and the memory of 5,000 idle proxied connections.
 // Run through bench/run.sh (npm run bench), which installs the tools first.
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { baseEnvironment, version } from "./lib/env.mjs";
 import { iperfClient, startIperfServer } from "./lib/iperf.mjs";
 import { measureIdle, startHolder } from "./lib/idle.mjs";
 import { freePorts, peerDefs, sleep, splicedStats, stopProc } from "./lib/peers.mjs";
@@ -46,24 +46,10 @@ const runDir = path.join(outDir, `tcp-${stamp}`);
 fs.mkdirSync(runDir, { recursive: true });
 const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
-function version(cmd, args, pick = (s) => s.split("\n")[0]) {
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
-  return pick(`${r.stdout ?? ""}${r.stderr ?? ""}`.trim() || String(r.error ?? "?"));
-}
 
 function environment() {
-  const bin = path.join(root, "node_modules/.bin");
   return {
-    date: new Date().toISOString(),
-    kernel: os.release(),
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? "?",
-    memGiB: Math.round(os.totalmem() / 2 ** 30),
-    deno: version(path.join(bin, "deno"), ["--version"]),
-    bun: version(path.join(bin, "bun"), ["--version"]),
-    node: process.version,
-    haproxy: version("haproxy", ["-v"]),
-    nginx: version("nginx", ["-v"]),
+    ...baseEnvironment(root),
     iperf3: version("iperf3", ["--version"]),
     socat: version("socat", ["-V"], (s) => s.split("\n").find((l) => /version/.test(l)) ?? "?"),
     pipeMaxSize: fs.readFileSync("/proc/sys/fs/pipe-max-size", "utf8").trim(),

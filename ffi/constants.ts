@@ -47,6 +47,9 @@ export const EPOLLET = 0x80000000;
 
 /** open(2), fcntl(2), pipes, eventfd. */
 export const O_RDONLY = 0;
+export const O_WRONLY = 0o1;
+export const O_CREAT = 0o100;
+export const O_APPEND = 0o2000;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
 export const O_NOFOLLOW = 0o400000;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { formatEndpoint, type IpEndpoint } from "../ffi/sockaddr.ts";
+import type { IpEndpoint } from "../ffi/sockaddr.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { localAddress, openListener } from "./dataplane/sockets.ts";
 
@@ -29,9 +29,4 @@ export function bindListener(sys: Sys, ep: IpEndpoint, count: number, backlog: n
     for (const fd of fds) sys.close(fd);
     throw err;
   }
-}
-
-/** Formats a bound address as `host:port`. */
-export function describe(bound: BoundListener): string {
-  return formatEndpoint(bound.address);
 }

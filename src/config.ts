@@ -178,16 +178,23 @@ export function validateConfig(input: unknown, source: string): ValidConfig {
   return { ...cfg, listeners };
 }
 
-/** Reads and validates a JSON config file; throws ConfigError naming the file. */
-export function loadConfigFile(path: string): ValidConfig {
-  let text: string;
+/**
+ * Reads a text file named by a config; a failure is a ConfigError naming
+ * `source` and the field path, with `what` (e.g. `cannot read`) and the reason.
+ */
+export function readConfiguredFile(path: string, source: string, field: string, what: string): string {
   try {
-    text = readFileSync(path, "utf8");
+    return readFileSync(path, "utf8");
   } catch (err) {
     const code = (err as { code?: string }).code;
     const why = code === "ENOENT" ? "file not found" : code === "EACCES" ? "permission denied" : String(code ?? err);
-    throw new ConfigError(path, [{ path: "", message: `cannot read: ${why}` }]);
+    throw new ConfigError(source, [{ path: field, message: `${what}: ${why}` }]);
   }
+}
+
+/** Reads and validates a JSON config file; throws ConfigError naming the file. */
+export function loadConfigFile(path: string): ValidConfig {
+  const text = readConfiguredFile(path, path, "", "cannot read");
   let json: unknown;
   try {
     json = JSON.parse(text);

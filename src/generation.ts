@@ -122,13 +122,23 @@ function reuse(sys: Sys, old: BoundListener, workers: number, backlog: number, o
   return { fds, address: old.address };
 }
 
-/** Listener sockets of `old` that `next` does not use: to close once `old` is retired. */
-export function unusedSockets(old: Generation, next: Generation | undefined): number[] {
+/** Sockets in `bound` that `other` does not hold. */
+function socketsNotIn(bound: Map<string, BoundListener>, other: Map<string, BoundListener>): number[] {
   const keep = new Set<number>();
-  for (const b of next?.bound.values() ?? []) for (const fd of b.fds) keep.add(fd);
+  for (const b of other.values()) for (const fd of b.fds) keep.add(fd);
   const out: number[] = [];
-  for (const b of old.bound.values()) for (const fd of b.fds) if (!keep.has(fd)) out.push(fd);
+  for (const b of bound.values()) for (const fd of b.fds) if (!keep.has(fd)) out.push(fd);
   return out;
+}
+
+/** Listener sockets of `old` that `next` does not use: to close once `old` is retired. */
+export function unusedSockets(old: Generation, next: Generation): number[] {
+  return socketsNotIn(old.bound, next.bound);
+}
+
+/** Sockets `bindAll` opened for a new config (not taken over from `old`): to close if it fails. */
+export function newSockets(bound: Map<string, BoundListener>, old: Generation): number[] {
+  return socketsNotIn(bound, old.bound);
 }
 
 /** Starts the workers of a new generation. `carry` supplies upstream states to keep. */

@@ -11,7 +11,7 @@ import { CONTROL_SLOTS, DISABLED, DRAINING } from "./balance/balancer.ts";
 import { loadConfigFile, validateConfig, type ConfigInput, type ValidConfig } from "./config.ts";
 import type { ConnectionInfo } from "./dataplane/context.ts";
 import { raiseFileLimit } from "./dataplane/sockets.ts";
-import { bindAll, launch, resolveTopology, retire, shutdownGeneration, unusedSockets, type Generation } from "./generation.ts";
+import { bindAll, launch, newSockets, resolveTopology, retire, shutdownGeneration, unusedSockets, type Generation } from "./generation.ts";
 import {
   gather, histogramSnapshot, snapshot, type HistogramsSnapshot, type StatsLabels, type StatsSnapshot,
 } from "./stats/aggregate.ts";
@@ -190,7 +190,7 @@ class RunningProxy implements Proxy {
     try {
       next = await launch(this.sys, old.id + 1, config, bound, topology, old);
     } catch (err) {
-      for (const fd of unusedSockets({ ...old, bound } as Generation, old)) this.sys.close(fd);
+      for (const fd of newSockets(bound, old)) this.sys.close(fd);
       throw err;
     }
     this.current = next;

@@ -54,11 +54,9 @@ test("shutdown: past the grace period open connections are closed and the exit i
   const proxy = await startSpliced(["tcp", "--listen", "127.0.0.1:0", "--to", `127.0.0.1:${server.port}`, "--grace-period", "300ms"]);
   const client = await connect(proxy.port);
   await eventually(() => server.connections.length === 1);
-  const started = Date.now();
   assert.equal(await proxy.stop("SIGTERM"), 0);
   await client.ended;
   client.socket.destroy();
-  assert.ok(Date.now() - started < 10_000);
   await server.close();
 });
 

@@ -10,7 +10,7 @@ import { eventually, quietFdCount, startSpliced, type SplicedProcess } from "./h
 const SIZES = [0, 1, 64 * 1024, 1024 * 1024 + 1, 200 * 1024 * 1024];
 
 /** Sends `up` bytes client→upstream while the upstream sends `down` bytes back; checks both hashes. */
-async function exchange(proxy: SplicedProcess, upPort: number, server: Awaited<ReturnType<typeof exchangeServer>>, up: number, down: number) {
+async function exchange(proxy: SplicedProcess, server: Awaited<ReturnType<typeof exchangeServer>>, up: number, down: number) {
   const before = server.connections.length;
   const client = await connect(proxy.port);
   const payload = new Payload(up);
@@ -27,7 +27,6 @@ async function exchange(proxy: SplicedProcess, upPort: number, server: Awaited<R
   assert.equal(conn.received.bytes, up, "bytes the upstream received");
   assert.equal(client.received.digest(), conn.sentDigest, "SHA-256 upstream → client");
   assert.equal(conn.received.digest(), payload.digest(), "SHA-256 client → upstream");
-  void upPort;
 }
 
 /** Waits until no connection is open and the idle pipes were trimmed; returns the stats. */
@@ -48,7 +47,7 @@ for (const size of SIZES) {
     try {
       await settled(proxy);
       const fdsBefore = await quietFdCount(proxy);
-      await exchange(proxy, server.port, server, size, size);
+      await exchange(proxy, server, size, size);
       const stats = await settled(proxy);
       const t = stats.totals;
       assert.equal(t.connections_total, 1);
@@ -80,7 +79,7 @@ test("tcp: uneven sizes, many sequential connections, counters sum exactly", { t
     for (let i = 0; i < 20; i++) {
       const up = 1000 * i * i + i;
       upTotal += up;
-      await exchange(proxy, server.port, server, up, down);
+      await exchange(proxy, server, up, down);
     }
     const stats = await settled(proxy);
     assert.equal(stats.totals.connections_total, 20);

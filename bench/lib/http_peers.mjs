@@ -4,19 +4,8 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { isListening, launch, sleep, stopProc } from "./peers.mjs";
+import { isListening, launch, stopProc, waitReady } from "./peers.mjs";
 import { snapshot, treePids } from "./proc.mjs";
-
-/** Waits until `port` listens and `extra()` holds; throws with the process output if it died. */
-async function waitReady(proc, port, name, extra = () => true, timeoutMs = 20000) {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (proc.exited) throw new Error(`${name} exited (${proc.code}) before listening:\n${proc.out}`);
-    if (isListening(port) && extra()) return;
-    await sleep(50);
-  }
-  throw new Error(`${name} did not listen on ${port} within ${timeoutMs} ms:\n${proc.out}`);
-}
 
 /** The files every case serves: name → size. */
 export const FILES = { "1k.bin": 1024, "1m.bin": 1 << 20 };

@@ -192,4 +192,4 @@ export async function splicedStats(admin) {
   }
 }
 
-export { launch, stopProc };
+export { launch, stopProc, waitReady };

@@ -14,10 +14,10 @@
  * @module
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import process from "node:process";
 import { parseHostPort, resolveHost } from "../address.ts";
+import { readConfiguredFile } from "../config.ts";
 import { ConfigError } from "../errors.ts";
 
 /** Environment variable that may hold the admin token. */
@@ -65,14 +65,7 @@ export function resolveAdminToken(
 }
 
 function readTokenFile(path: string, source: string, field: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    const why = code === "ENOENT" ? "file not found" : code === "EACCES" ? "permission denied" : String(code ?? err);
-    throw new ConfigError(source, [{ path: field, message: `cannot read token file "${path}": ${why}` }]);
-  }
+  const text = readConfiguredFile(path, source, field, `cannot read token file "${path}"`);
   return text.split(/\r?\n/)[0].trim();
 }
 

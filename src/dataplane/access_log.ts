@@ -5,11 +5,9 @@
  *
  * @module
  */
-import { O_CLOEXEC } from "../../ffi/constants.ts";
+import { O_APPEND, O_CLOEXEC, O_CREAT, O_WRONLY } from "../../ffi/constants.ts";
 import type { Sys } from "../../ffi/sys.ts";
 import { SysError } from "../errors.ts";
-
-const O_WRONLY = 0o1, O_CREAT = 0o100, O_APPEND = 0o2000;
 
 /** One access-log record. Field names are part of the log's interface. */
 export interface AccessRecord {

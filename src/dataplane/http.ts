@@ -12,6 +12,7 @@
 import * as C from "../../ffi/constants.ts";
 import { formatEndpoint } from "../../ffi/sockaddr.ts";
 import { encodeLatin1 } from "../http/chars.ts";
+import { plainResponse } from "../http/errors.ts";
 import { HeadScan, type HeadLimits } from "../http/head.ts";
 import { parseRequestHead, type RequestHead } from "../http/request.ts";
 import { parseResponseHead, type ResponseHead } from "../http/response.ts";
@@ -26,7 +27,6 @@ import { SOCKET_EVENTS, type Handler } from "./loop.ts";
 import type { RouteInit } from "./protocol.ts";
 import { matchRoute } from "./routes.ts";
 import { peerAddress, setInt, setLingerReset, setNoDelay, socketError, startConnect } from "./sockets.ts";
-import { localResponse } from "./responses.ts";
 import { type FileSender, serveStatic } from "./static.ts";
 import { Endpoint, T_DONE, T_FAILED, T_WAITING, Transfer, UNTIL_EOF } from "./transfer.ts";
 
@@ -471,7 +471,7 @@ export class HttpSession implements Handler, Session {
     this.#status = status;
     this.#countStatus(status);
     this.#u2c.release(this.ctx.pump);
-    this.#u2c.push(localResponse(status, reason, keep && this.#req?.keepAlive === true, {}, this.#req?.method === "HEAD"));
+    this.#u2c.push(plainResponse(status, reason, { keepAlive: keep && this.#req?.keepAlive === true, headOnly: this.#req?.method === "HEAD" }));
     this.#keepClient = keep && this.#req?.keepAlive === true;
     this.#closeAfterLocal = !this.#keepClient;
     this.#phase = LOCAL;
@@ -578,11 +578,9 @@ export class HttpSession implements Handler, Session {
 
   /** Points both transfers' counters at totals, listener, route and upstream scopes. */
   #setScopes(route: RouteInit | undefined | null, target: UpstreamTarget | null): void {
-    const scopes = [0, this.listener.base];
-    if (route) scopes.push(this.ctx.routeBase(route.index));
-    if (target) scopes.push(target.base);
-    this.#c2u.scopes = scopes;
-    this.#u2c.scopes = scopes.slice();
+    const routeBase = route ? this.ctx.routeBase(route.index) : -1;
+    pointScopes(this.#c2u.scopes, routeBase, target);
+    pointScopes(this.#u2c.scopes, routeBase, target);
   }
 
   #log(): void {
@@ -600,4 +598,11 @@ export class HttpSession implements Handler, Session {
       upstream_ms: this.#upstreamStarted ? Math.round((this.ctx.now - this.#upstreamStarted) * 100) / 100 : 0,
     });
   }
+}
+
+/** Keeps totals and listener (the first two), then adds the route and upstream scopes, in place. */
+function pointScopes(scopes: number[], routeBase: number, target: UpstreamTarget | null): void {
+  scopes.length = 2;
+  if (routeBase >= 0) scopes.push(routeBase);
+  if (target) scopes.push(target.base);
 }

@@ -61,11 +61,6 @@ export class InBuffer {
     return out;
   }
 
-  /** Whether no more bytes fit (after compaction). */
-  get full(): boolean {
-    return this.size >= this.buf.length;
-  }
-
   /**
    * Reads up to `max` more bytes from `ep` (compacting first). Updates the
    * endpoint's readiness and EOF. Returns bytes read, 0 (EOF) or -errno.

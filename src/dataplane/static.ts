@@ -8,10 +8,10 @@ import * as C from "../../ffi/constants.ts";
 import type { Sys } from "../../ffi/sys.ts";
 import type { RequestHead } from "../http/request.ts";
 import { encodeLatin1 } from "../http/chars.ts";
+import { plainResponse, responseHead } from "../http/errors.ts";
 import { F } from "../stats/layout.ts";
 import type { RouteInit } from "./protocol.ts";
 import type { PumpContext } from "./pump.ts";
-import { localResponse } from "./responses.ts";
 import { contentType, resolveUnderRoot } from "./static_path.ts";
 import { etagOf, lastModifiedOf, notModified, rangeOf, type FileFacts } from "./static_http.ts";
 import { T_DONE, T_FAILED, T_WAITING, type Endpoint, type Transfer } from "./transfer.ts";
@@ -130,13 +130,13 @@ export function serveStatic(sys: Sys, route: RouteInit, req: RequestHead, out: T
   const keep = req.keepAlive;
   const headOnly = req.method === "HEAD";
   if (req.method !== "GET" && !headOnly) {
-    out.push(localResponse(405, "method not allowed on a static route", keep, { Allow: "GET, HEAD" }));
+    out.push(plainResponse(405, "method not allowed on a static route", { keepAlive: keep, fields: { Allow: "GET, HEAD" } }));
     return { status: 405, keepAlive: keep && req.framing.kind === "none", file: undefined };
   }
   const file = locate(sys, route, req.target);
   if (typeof file === "number") {
     const status = file === -403 || file === -C.EACCES ? 403 : file === -400 ? 400 : 404;
-    out.push(localResponse(status, status === 404 ? "no such file" : "refused", keep, {}, headOnly));
+    out.push(plainResponse(status, status === 404 ? "no such file" : "refused", { keepAlive: keep, headOnly }));
     return { status, keepAlive: keep, file: undefined };
   }
   return respondWithFile(sys, req, file, out);
@@ -157,7 +157,7 @@ function respondWithFile(sys: Sys, req: RequestHead, file: OpenFile, out: Transf
   const range = rangeOf(headers, file);
   if (range.kind === "unsatisfiable") {
     sys.close(file.fd);
-    out.push(localResponse(416, "range not satisfiable", keep, { "Content-Range": `bytes */${file.size}` }, req.method === "HEAD"));
+    out.push(plainResponse(416, "range not satisfiable", { keepAlive: keep, headOnly: req.method === "HEAD", fields: { "Content-Range": `bytes */${file.size}` } }));
     return { status: 416, keepAlive: keep, file: undefined };
   }
   const [status, start, length] = range.kind === "partial"
@@ -173,10 +173,5 @@ function respondWithFile(sys: Sys, req: RequestHead, file: OpenFile, out: Transf
 }
 
 function head(status: number, fields: Record<string, string>, length: number | undefined, keep: boolean): Uint8Array {
-  const reason = { 200: "OK", 206: "Partial Content", 304: "Not Modified" }[status as 200] ?? "";
-  let text = `HTTP/1.1 ${status} ${reason}\r\nServer: spliced\r\nDate: ${new Date().toUTCString()}\r\n`;
-  for (const [name, value] of Object.entries(fields)) text += `${name}: ${value}\r\n`;
-  if (length !== undefined) text += `Content-Length: ${length}\r\n`;
-  text += keep ? "\r\n" : "Connection: close\r\n\r\n";
-  return encodeLatin1(text);
+  return encodeLatin1(responseHead(status, length, { keepAlive: keep, fields }));
 }

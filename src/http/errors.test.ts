@@ -3,17 +3,28 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { errorResponse, STATUS_TEXT } from "./errors.ts";
+import { errorResponse, plainResponse, STATUS_TEXT } from "./errors.ts";
 import { parseResponseHead } from "./response.ts";
 import { DEFAULT_LIMITS } from "./head.ts";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 test("errorResponse: a complete short response that closes", () => {
+  const out = text(errorResponse(400)).replace(/\r\nDate: [^\r]+\r\n/, "\r\nDate: X\r\n");
   assert.equal(
-    text(errorResponse(400)),
-    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 16\r\nConnection: close\r\n\r\n400 Bad Request\n",
+    out,
+    "HTTP/1.1 400 Bad Request\r\nServer: spliced\r\nDate: X\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+      "Content-Length: 16\r\nConnection: close\r\n\r\n400 Bad Request\n",
   );
+});
+
+test("plainResponse: keep-alive has no Connection field; headOnly keeps Content-Length and drops the body", () => {
+  const kept = text(plainResponse(404, "no route", { keepAlive: true, fields: { Allow: "GET" } }));
+  assert.doesNotMatch(kept, /Connection:/);
+  assert.match(kept, /\r\nAllow: GET\r\n/);
+  assert.ok(kept.endsWith("\r\n\r\n404 Not Found\nno route\n"));
+  const head = text(plainResponse(404, "no route", { keepAlive: true, headOnly: true }));
+  assert.ok(head.endsWith("Content-Length: 23\r\n\r\n"), head);
 });
 
 test("errorResponse: the detail is a second line; Content-Length counts UTF-8 bytes", () => {
