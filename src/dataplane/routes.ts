@@ -3,16 +3,34 @@
  * matches on host (exact, or `*.example.com` for any subdomain) and on path
  * prefix (at a segment boundary unless the prefix ends with `/`).
  *
+ * Routes match the normalised path ({@linkcode normalizePath}: dot-segments
+ * resolved, encoded dot-segments refused), never the target as sent, so
+ * `/api/../internal` is `/internal` and cannot match a route `/api`. The
+ * session normalises once, answers 400 when that refuses the target, routes
+ * with {@linkcode matchPath} and forwards the same normalised path.
+ *
  * @module
  */
+import { normalizePath } from "../http/path.ts";
 import type { RouteInit } from "./protocol.ts";
 
-/** The first route matching `host` and `target`, or undefined. */
+/**
+ * The first route matching `host` and the target as sent (origin- or
+ * absolute-form), matched on its normalised path; undefined when no route
+ * matches or the target is refused by {@linkcode normalizePath} (which a
+ * caller that can answer 400 should call itself, then {@linkcode matchPath}).
+ */
 export function matchRoute(routes: readonly RouteInit[], host: string | undefined, target: string): RouteInit | undefined {
+  const path = normalizePath(target);
+  return path === null ? undefined : matchPath(routes, host, path);
+}
+
+/** The first route matching `host` and `path`, an already normalised origin-form target; or undefined. */
+export function matchPath(routes: readonly RouteInit[], host: string | undefined, path: string): RouteInit | undefined {
   const bareHost = host === undefined ? undefined : stripPort(host.toLowerCase());
   for (const route of routes) {
     if (route.host !== undefined && !hostMatches(route.host.toLowerCase(), host?.toLowerCase(), bareHost)) continue;
-    if (pathMatches(route.path, target)) return route;
+    if (pathMatches(route.path, path)) return route;
   }
   return undefined;
 }
