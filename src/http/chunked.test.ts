@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   chunkSizeLine,
+  forwardableTrailers,
   MAX_CHUNK_LINE,
+  NOT_TRAILERS,
   parseChunkDataEnd,
   parseChunkLine,
   parseTrailers,
@@ -285,4 +287,50 @@ test("property: a generated chunked body walks back to its data and trailers", (
     }),
     { numRuns: 300 },
   );
+});
+
+// ------------------------------------------------------------- trailer filter
+
+test("forwardableTrailers drops framing, routing and control fields, keeps the rest in order", () => {
+  const fields: [string, string][] = [
+    ["X-Checksum", "abc"],
+    ["Content-Length", "5"],
+    ["Transfer-Encoding", "chunked"],
+    ["Host", "evil.example"],
+    ["Connection", "close"],
+    ["Keep-Alive", "timeout=5"],
+    ["TE", "trailers"],
+    ["Trailer", "X-Checksum"],
+    ["Upgrade", "websocket"],
+    ["Proxy-Connection", "keep-alive"],
+    ["Server-Timing", "db;dur=53"],
+    ["x-forwarded-for", "10.0.0.1"],
+    ["Authorization", "Bearer x"],
+    ["Content-Type", "text/plain"],
+    ["Content-Encoding", "gzip"],
+    ["Set-Cookie", "a=b"],
+    ["grpc-status", "0"],
+    ["Authentication-Info", "nextnonce=\"x\""],
+  ];
+  assert.deepEqual(forwardableTrailers(fields), [
+    ["X-Checksum", "abc"],
+    ["Server-Timing", "db;dur=53"],
+    ["grpc-status", "0"],
+    ["Authentication-Info", "nextnonce=\"x\""],
+  ]);
+});
+
+test("forwardableTrailers: names match in any case; alsoDrop removes more; the input is not changed", () => {
+  const fields: [string, string][] = [["CONTENT-LENGTH", "1"], ["cOnNeCtIoN", "x"], ["X-User", "admin"], ["X-Ok", "1"]];
+  const copy = structuredClone(fields);
+  assert.deepEqual(forwardableTrailers(fields, ["x-user"]), [["X-Ok", "1"]]);
+  assert.deepEqual(fields, copy);
+  assert.deepEqual(forwardableTrailers([]), []);
+});
+
+test("forwardableTrailers: every listed name is dropped, and parseTrailers output feeds it", () => {
+  for (const name of NOT_TRAILERS) assert.deepEqual(forwardableTrailers([[name, "v"]]), [], name);
+  const r = parseTrailers(encodeLatin1("Content-Length: 9\r\nX-Sum: 1\r\n\r\n"), 0, 31);
+  assert.equal(r.kind, "ok");
+  if (r.kind === "ok") assert.deepEqual(forwardableTrailers(r.fields), [["X-Sum", "1"]]);
 });

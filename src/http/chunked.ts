@@ -8,6 +8,8 @@
  * Extensions are validated and skipped. Since the chunked coding is
  * hop-by-hop, a proxy may re-emit each size line without them
  * ({@linkcode chunkSizeLine}), which leaves a next hop nothing to misread.
+ * Trailer fields are forwarded only when they may be trailers at all
+ * ({@linkcode forwardableTrailers}).
  *
  * @module
  */
@@ -214,4 +216,56 @@ export function parseTrailers(
 /** A bare chunk-size line for `size` bytes of data: lowercase hex and CRLF. */
 export function chunkSizeLine(size: number): string {
   return `${size.toString(16)}\r\n`;
+}
+
+/**
+ * Field names never forwarded in a trailer section (lowercase). RFC 9110
+ * §6.5.1: a field needed before the content is processed cannot be a
+ * trailer; §6.5.2: a recipient must not merge a trailer into the header
+ * section unless its definition allows, and a next hop that does merge them
+ * must not be handed one that changes framing, routing or the request.
+ * By the categories of §6.5.1:
+ *
+ * - message framing: Content-Length, Transfer-Encoding, Trailer;
+ * - connection control (hop-by-hop, RFC 9110 §7.6.1): Connection,
+ *   Keep-Alive, Proxy-Connection, TE, Upgrade;
+ * - routing: Host, and what the proxy states itself in the header section
+ *   (Forwarded, X-Forwarded-For/-Host/-Proto, Via), so a trailer cannot
+ *   override the client address an origin sees;
+ * - request modifiers (§7.6.2, §13, §12.5): Cache-Control, Expect,
+ *   Max-Forwards, Pragma, Range, If-Match, If-None-Match,
+ *   If-Modified-Since, If-Unmodified-Since, If-Range, Accept,
+ *   Accept-Charset, Accept-Encoding, Accept-Language, Cookie;
+ * - authentication (§11): Authorization, Proxy-Authorization,
+ *   WWW-Authenticate, Proxy-Authenticate (Authentication-Info, which
+ *   §11.6.3 allows as a trailer, is kept);
+ * - response control (§10.2, RFC 9111, RFC 6265): Age, Expires, Location,
+ *   Retry-After, Vary, Set-Cookie;
+ * - how to process the content (§8.3-8.5, §14.4): Content-Type,
+ *   Content-Encoding, Content-Language, Content-Range.
+ *
+ * Everything else passes (checksums, Server-Timing, grpc-status, ...).
+ */
+export const NOT_TRAILERS: ReadonlySet<string> = new Set([
+  "content-length", "transfer-encoding", "trailer",
+  "connection", "keep-alive", "proxy-connection", "te", "upgrade",
+  "host", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "via",
+  "cache-control", "expect", "max-forwards", "pragma", "range",
+  "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range",
+  "accept", "accept-charset", "accept-encoding", "accept-language", "cookie",
+  "authorization", "proxy-authorization", "www-authenticate", "proxy-authenticate",
+  "age", "expires", "location", "retry-after", "vary", "set-cookie",
+  "content-type", "content-encoding", "content-language", "content-range",
+]);
+
+/**
+ * The trailer fields of `fields` that may be forwarded, in order and as
+ * sent: those not in {@linkcode NOT_TRAILERS} and not in `alsoDrop`
+ * (lowercase names, e.g. the fields a route sets on the header section).
+ */
+export function forwardableTrailers(fields: readonly Field[], alsoDrop: readonly string[] = []): Field[] {
+  return fields.filter(([name]) => {
+    const lower = name.toLowerCase();
+    return !NOT_TRAILERS.has(lower) && !alsoDrop.includes(lower);
+  });
 }
