@@ -8,7 +8,7 @@
  *   "admin": { "listen": "127.0.0.1:9090" },
  *   "listeners": [
  *     { "name": "db", "listen": "127.0.0.1:6432", "upstreams": ["127.0.0.1:5432"],
- *       "connectTimeout": "5s", "idleTimeout": "10m", "maxConnections": 10000 }
+ *       "connectTimeout": "5s", "idleTimeout": "10m", "sendTimeout": "60s", "maxConnections": 10000 }
  *   ]
  * }
  * ```
@@ -53,6 +53,8 @@ const listenerCommon = {
   name: name.optional(),
   listen: hostPort,
   connectTimeout: duration(1, DAY).default(5000),
+  /** A destination that takes no byte for this long while bytes wait for it (zero window) ends the connection. */
+  sendTimeout: duration(1, DAY).default(60_000),
   maxConnections: z.number().int().min(1).max(10_000_000).default(100_000),
   backlog: z.number().int().min(1).max(65535).default(4096),
 };

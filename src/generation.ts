@@ -175,7 +175,7 @@ async function startWorker(
   (gen.views as Float64Array[]).push(new Float64Array(sab));
   const listeners: ListenerInit[] = config.listeners.map((l, i) => ({
     index: i, name: l.name, fd: bound.get(l.name)!.fds[w], mode: l.mode,
-    connectTimeoutMs: l.connectTimeout, idleTimeoutMs: l.idleTimeout, maxConnections: l.maxConnections,
+    connectTimeoutMs: l.connectTimeout, idleTimeoutMs: l.idleTimeout, sendTimeoutMs: l.sendTimeout, maxConnections: l.maxConnections,
     group: topology.listenerGroups[i],
     http: l.mode === "http"
       ? {

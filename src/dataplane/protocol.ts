@@ -66,6 +66,8 @@ export interface ListenerInit {
   readonly fd: number;
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** A stalled destination (zero window, bytes waiting) ends the connection after this long (TCP and HTTP). */
+  readonly sendTimeoutMs: number;
   readonly maxConnections: number;
   readonly mode: "tcp" | "http";
   /** TCP: the balancing group of its upstreams. */
