@@ -32,7 +32,7 @@ const GET = head("GET / HTTP/1.1", "Host: example.com");
 
 // ---------------------------------------------------------------- acceptances
 
-const ACCEPT: Array<[name: string, raw: string, want: Partial<RequestHead>]> = [
+export const ACCEPT: Array<[name: string, raw: string, want: Partial<RequestHead>]> = [
   ["simple GET", GET, {
     method: "GET",
     target: "/",
@@ -156,7 +156,7 @@ for (const [name, raw] of ACCEPT) {
 
 // ----------------------------------------------------------------- rejections
 
-const REJECT: Array<[name: string, raw: string, status: number]> = [
+export const REJECT: Array<[name: string, raw: string, status: number]> = [
   // request line
   ["leading space before the method", " GET / HTTP/1.1\r\nHost: a\r\n\r\n", 400],
   ["double space after the method", head("GET  / HTTP/1.1", "Host: a"), 400],
@@ -297,7 +297,7 @@ test("request resumed byte by byte: every rejection gives the one-shot status an
   }
 });
 
-const EARLY: Array<[name: string, raw: string, status: number]> = [
+export const EARLY: Array<[name: string, raw: string, status: number]> = [
   ["bare LF in the request line", "GET / HTTP/1.1\n", 400],
   ["bad byte in the method", "G@", 400],
   ["fragment in the target", "GET /#", 400],

@@ -116,7 +116,7 @@ const M_TARGET = 12;
 const M_VERSION = 13;
 
 /** Pass 1: validates the bytes from where `s` stopped; returns the end of the head. */
-function scanRequest(buf: Uint8Array, start: number, stop: number, limits: HeadLimits, s: HeadScan): number | HeadError {
+export function scanRequest(buf: Uint8Array, start: number, stop: number, limits: HeadLimits, s: HeadScan): number | HeadError {
   let p = start + s.pos;
   if (s.mode === M_START) s.mode = M_LEAD;
   while (s.mode >= M_LEAD) {
@@ -263,7 +263,7 @@ function checkHost(facts: FieldFacts, version: HttpVersion): HeadError | undefin
 const ABSOLUTE = /^(https?):\/\/([^/?@]*)(?:[/?].*)?$/i;
 
 /** The target's form; CONNECT needs authority-form, `*` only with OPTIONS. */
-function checkTarget(method: string, target: string, host: string | undefined): TargetForm | HeadError {
+export function checkTarget(method: string, target: string, host: string | undefined): TargetForm | HeadError {
   if (method === "CONNECT") return isAuthorityForm(target) ? "authority" : fail(400, "CONNECT target is not host:port");
   if (target.charCodeAt(0) === 0x2f) return "origin";
   if (target === "*") return method === "OPTIONS" ? "asterisk" : fail(400, "* target outside OPTIONS");
@@ -273,7 +273,7 @@ function checkTarget(method: string, target: string, host: string | undefined): 
 }
 
 /** The authority of an absolute-form target. */
-function authorityOf(target: string): string | undefined {
+export function authorityOf(target: string): string | undefined {
   return ABSOLUTE.exec(target)?.[2];
 }
 

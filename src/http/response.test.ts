@@ -26,7 +26,7 @@ function parseOk(text: string, method = "GET"): ResponseHead {
 
 // ---------------------------------------------------------------- acceptances
 
-const ACCEPT: Array<[name: string, raw: string, method: string, want: Partial<ResponseHead>]> = [
+export const ACCEPT: Array<[name: string, raw: string, method: string, want: Partial<ResponseHead>]> = [
   ["200 with Content-Length", head("HTTP/1.1 200 OK", "Content-Length: 5", "Content-Type: text/plain"), "GET", {
     version: "HTTP/1.1",
     status: 200,
@@ -146,7 +146,7 @@ for (const [name, raw, method] of ACCEPT) {
 
 // ----------------------------------------------------------------- rejections
 
-const REJECT: Array<[name: string, raw: string]> = [
+export const REJECT: Array<[name: string, raw: string]> = [
   ["Content-Length and Transfer-Encoding", head("HTTP/1.1 200 OK", "Content-Length: 5", "Transfer-Encoding: chunked")],
   ["Transfer-Encoding: gzip (only chunked accepted)", head("HTTP/1.1 200 OK", "Transfer-Encoding: gzip")],
   ["Transfer-Encoding: gzip, chunked", head("HTTP/1.1 200 OK", "Transfer-Encoding: gzip, chunked")],

@@ -90,7 +90,8 @@ export function parseResponseHead(
   return isError(head) ? upstreamError(head) : { kind: "ok", head, length: headEnd - start };
 }
 
-function upstreamError(e: HeadError): HeadError {
+/** A parse error as the proxy reports an upstream's bad head: 502. */
+export function upstreamError(e: HeadError): HeadError {
   return fail(502, `bad upstream response: ${e.reason}`);
 }
 
@@ -99,7 +100,7 @@ const M_STATUS = 20;
 const M_REASON = 21;
 
 /** Pass 1: validates the bytes from where `s` stopped; returns the end of the head. */
-function scanResponse(buf: Uint8Array, start: number, stop: number, maxFields: number, s: HeadScan): number | HeadError {
+export function scanResponse(buf: Uint8Array, start: number, stop: number, maxFields: number, s: HeadScan): number | HeadError {
   let p = start + s.pos;
   if (s.mode === M_START) s.mode = M_STATUS;
   if (s.mode === M_STATUS || s.mode === M_REASON) {

@@ -36,13 +36,13 @@ function resp(text: string, method = "GET"): ResponseHead {
   return r.head;
 }
 
-const UP: UpstreamRequestOptions = { clientAddress: "10.0.0.1", proto: "http", viaName: "spliced" };
-const DOWN: ClientResponseOptions = { clientVersion: "HTTP/1.1", keepAlive: true, viaName: "spliced" };
+export const UP: UpstreamRequestOptions = { clientAddress: "10.0.0.1", proto: "http", viaName: "spliced" };
+export const DOWN: ClientResponseOptions = { clientVersion: "HTTP/1.1", keepAlive: true, viaName: "spliced" };
 const FORWARDED = ["X-Forwarded-For: 10.0.0.1", "X-Forwarded-Proto: http", "X-Forwarded-Host: example.com", "Via: 1.1 spliced"];
 
 // ---------------------------------------------------------- upstream requests
 
-const UPSTREAM: Array<[name: string, input: string, opts: UpstreamRequestOptions, want: string]> = [
+export const UPSTREAM: Array<[name: string, input: string, opts: UpstreamRequestOptions, want: string]> = [
   ["a plain GET keeps its fields in order and gains X-Forwarded-* and Via",
     head("GET /a?b HTTP/1.1", "Host: example.com", "User-Agent: t", "Accept: */*"),
     UP,
@@ -114,7 +114,7 @@ for (const [name, input, opts, want] of UPSTREAM) {
   });
 }
 
-const STRIPS: Array<[target: string, prefix: string | undefined, want: string]> = [
+export const STRIPS: Array<[target: string, prefix: string | undefined, want: string]> = [
   ["/api/x", "/api", "/x"],
   ["/api/x", "/api/", "/x"],
   ["/api", "/api", "/"],
@@ -149,7 +149,7 @@ test("HOP_BY_HOP and RESERVED_HEADERS hold the brief's names", () => {
 
 const OK5 = head("HTTP/1.1 200 OK", "Content-Type: text/plain", "Content-Length: 5");
 
-const CLIENT: Array<[name: string, input: string, method: string, opts: ClientResponseOptions, want: string]> = [
+export const CLIENT: Array<[name: string, input: string, method: string, opts: ClientResponseOptions, want: string]> = [
   ["a 200 with a length to a kept HTTP/1.1 client", OK5, "GET", DOWN,
     head("HTTP/1.1 200 OK", "Content-Type: text/plain", "Content-Length: 5", "Via: 1.1 spliced")],
   ["a kept HTTP/1.0 client gets Connection: keep-alive", OK5, "GET", { ...DOWN, clientVersion: "HTTP/1.0" },
@@ -196,7 +196,7 @@ for (const [name, input, method, opts, want] of CLIENT) {
   });
 }
 
-const PLANS: Array<[name: string, input: string, method: string, opts: Partial<ClientResponseOptions>, want: object]> = [
+export const PLANS: Array<[name: string, input: string, method: string, opts: Partial<ClientResponseOptions>, want: object]> = [
   ["kept", OK5, "GET", {}, { send: true, keepAlive: true, dechunk: false }],
   ["not kept", OK5, "GET", { keepAlive: false }, { send: true, keepAlive: false, dechunk: false }],
   ["chunked to 1.0", head("HTTP/1.1 200 OK", "Transfer-Encoding: chunked"), "GET", { clientVersion: "HTTP/1.0" }, { send: true, keepAlive: false, dechunk: true }],
