@@ -28,6 +28,10 @@ export const IPV6_V6ONLY = 26;
 export const TCP_NODELAY = 1;
 export const TCP_CORK = 3;
 
+/** recv(2) flags. */
+export const MSG_PEEK = 0x2;
+export const MSG_DONTWAIT = 0x40;
+
 /** shutdown(2) directions. */
 export const SHUT_RD = 0;
 export const SHUT_WR = 1;

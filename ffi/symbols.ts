@@ -58,6 +58,8 @@ export const SYMBOLS = {
   sendfile: { params: ["i32", "i32", "ptr", "usize"], result: "i32" },
   // ssize_t read(int fd, void *buf, size_t count);
   read: { params: ["i32", "ptr", "usize"], result: "i32" },
+  // ssize_t recv(int fd, void *buf, size_t len, int flags);
+  recv: { params: ["i32", "ptr", "usize", "i32"], result: "i32" },
   // ssize_t write(int fd, const void *buf, size_t count);
   write: { params: ["i32", "ptr", "usize"], result: "i32" },
   // int eventfd(unsigned initval, int flags);

@@ -305,6 +305,7 @@ const CASES: Record<string, Case> = {
   "sendfile sends a temp file to a socket and advances the offset": sendfileCase,
   "fstat gives the file size at statLayout().fileSize": fstatCase,
   "shutdown(SHUT_WR) reaches the peer as EOF; the other direction still works": shutdownCase,
+  "recv with MSG_PEEK|MSG_DONTWAIT probes without consuming: EAGAIN, bytes, then 0 at EOF": recvPeekCase,
   "setsockopt/getsockopt round-trip SO_REUSEPORT and TCP_NODELAY": sockoptCase,
   "eventfd write wakes epoll_wait and read drains the counter": eventfdCase,
   "close(-1) returns -EBADF and errno does not leak into later calls": ebadfCase,
@@ -476,6 +477,20 @@ function shutdownCase(sys: Sys, fds: Fds): void {
   assert.deepEqual(readUpTo(sys, client, 5), pattern(5), "the other direction still carries data");
   ok(sys.shutdown(server, C.SHUT_WR), "shutdown(SHUT_WR) on the peer");
   assert.deepEqual(readUpTo(sys, client, 1), new Uint8Array(0), "both directions done");
+}
+
+function recvPeekCase(sys: Sys, fds: Fds): void {
+  const { client, server } = connectPair(sys, fds);
+  const probe = new Uint8Array(1);
+  const PEEK = C.MSG_PEEK | C.MSG_DONTWAIT;
+  fails(sys.recv(server, probe, 1, PEEK), C.EAGAIN, "peek on a quiet socket");
+  writeAll(sys, client, pattern(3));
+  waitFor(sys, server, C.EPOLLIN);
+  assert.equal(sys.recv(server, probe, 1, PEEK), 1, "peek sees a byte");
+  assert.deepEqual(readUpTo(sys, server, 3), pattern(3), "peeked bytes are still there to read");
+  ok(sys.shutdown(client, C.SHUT_WR), "shutdown(SHUT_WR)");
+  waitFor(sys, server, C.EPOLLRDHUP);
+  assert.equal(sys.recv(server, probe, 1, PEEK), 0, "peek sees EOF");
 }
 
 function sockoptCase(sys: Sys, fds: Fds): void {

@@ -8,7 +8,7 @@
  */
 import type { IpEndpoint } from "../ffi/sockaddr.ts";
 import type { Sys } from "../ffi/sys.ts";
-import { localAddress, openListener } from "./dataplane/sockets.ts";
+import { localAddress, openListener } from "./dataplane/io/sockets.ts";
 
 /** The sockets of one listener and the address they are bound to. */
 export interface BoundListener {

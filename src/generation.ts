@@ -14,7 +14,7 @@ import { allocateUpstreamControl, CONTROL_SLOTS } from "./balance/balancer.ts";
 import { bindListener, type BoundListener } from "./bind.ts";
 import type { ValidConfig } from "./config.ts";
 import type { ListenerInit, RouteInit, UpstreamInit } from "./dataplane/protocol.ts";
-import { openListener } from "./dataplane/sockets.ts";
+import { openListener } from "./dataplane/io/sockets.ts";
 import type { GenerationView, StatsLabels } from "./stats/aggregate.ts";
 import { allocateCounters } from "./stats/layout.ts";
 import { WorkerHandle } from "./workers.ts";

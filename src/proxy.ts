@@ -10,7 +10,7 @@ import { loadSys, type Sys } from "../ffi/mod.ts";
 import { CONTROL_SLOTS, DISABLED, DRAINING } from "./balance/balancer.ts";
 import { loadConfigFile, validateConfig, type ConfigInput, type ValidConfig } from "./config.ts";
 import type { ConnectionInfo } from "./dataplane/context.ts";
-import { raiseFileLimit } from "./dataplane/sockets.ts";
+import { raiseFileLimit } from "./dataplane/io/sockets.ts";
 import { bindAll, launch, newSockets, resolveTopology, retire, shutdownGeneration, unusedSockets, type Generation } from "./generation.ts";
 import {
   gather, histogramSnapshot, snapshot, type HistogramsSnapshot, type StatsLabels, type StatsSnapshot,

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { connect, deadPort, echoServer, Payload, sendPayload, startServer, type TestServer } from "./helpers/peers.ts";
 import { eventually, quietFdCount, sleep, startSpliced, type SplicedProcess } from "./helpers/spliced.ts";
 import { loadSys } from "../ffi/mod.ts";
-import { localAddress, openListener } from "../src/dataplane/sockets.ts";
+import { localAddress, openListener } from "../src/dataplane/io/sockets.ts";
 
 async function withProxy(server: TestServer | number[], fn: (p: SplicedProcess) => Promise<void>, extra: string[] = []) {
   const ports = Array.isArray(server) ? server : [server.port];

@@ -49,6 +49,9 @@ const HELP: Record<string, string> = {
   requests_total: "HTTP requests",
   responses: "HTTP responses by status class",
   bytes_sendfile: "Bytes sent from files by sendfile(2)",
+  send_timeouts: "Connections closed because the peer took no byte for sendTimeout",
+  upstream_timeouts: "HTTP exchanges whose upstream sent nothing for upstreamTimeout",
+  retries: "Idempotent requests sent again after a stale pooled upstream connection",
   connection_duration_seconds: "Duration of proxied connections",
   upstream_connect_seconds: "Time to connect to the upstream",
   http_request_seconds: "HTTP request latency, head received to response complete",
@@ -62,7 +65,7 @@ const SCOPE_TEXT: Record<string, string> = {
 const STATUS_CLASS = /^responses_(\dxx)$/;
 
 /** Series that only HTTP listeners (and their routes and upstreams) can move. */
-const HTTP_ONLY = new Set(["requests_total", "bytes_sendfile", "http_request_seconds"]);
+const HTTP_ONLY = new Set(["requests_total", "bytes_sendfile", "http_request_seconds", "upstream_timeouts", "retries"]);
 const isHttpOnly = (name: string) => HTTP_ONLY.has(name) || STATUS_CLASS.test(name);
 
 /** Extra facts shown next to the counters. */

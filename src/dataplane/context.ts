@@ -5,8 +5,8 @@
  */
 import type { Sys } from "../../ffi/sys.ts";
 import type { Balancer } from "../balance/balancer.ts";
-import type { EventLoop } from "./loop.ts";
-import type { PumpContext } from "./pump.ts";
+import type { EventLoop } from "./io/loop.ts";
+import type { IoContext } from "./io/stream.ts";
 
 /** An upstream as a worker sees it: a resolved, encoded address. */
 export interface UpstreamTarget {
@@ -29,6 +29,8 @@ export interface ListenerSettings {
   readonly base: number;
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** A stalled destination (zero window) ends the connection after this long. */
+  readonly sendTimeoutMs: number;
   readonly balancer: Balancer;
 }
 
@@ -57,15 +59,22 @@ export interface Session {
   drain(): void;
 }
 
+/** Something that stopped with work left and wants to be run again soon. */
+export interface Resumable {
+  resume(): void;
+}
+
 /** Shared state of one worker. */
 export interface WorkerContext {
   readonly sys: Sys;
   readonly loop: EventLoop;
-  readonly pump: PumpContext;
+  readonly io: IoContext;
   readonly counters: Float64Array;
   readonly upstreams: readonly UpstreamTarget[];
   /** Monotonic milliseconds, refreshed once per epoll batch. */
   now: number;
+  /** Runs `session.resume()` after the next epoll batch (a stream used its byte budget). */
+  runLater(session: Resumable): void;
   /** A session ended; the worker forgets it and updates limits. */
   sessionClosed(session: Session, listener: ListenerSettings): void;
 }

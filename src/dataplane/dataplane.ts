@@ -12,13 +12,14 @@ import { Balancer } from "../balance/balancer.ts";
 import { check } from "../errors.ts";
 import { F, listenerBase, routeBase, upstreamBase } from "../stats/layout.ts";
 import { AccessLog } from "./access_log.ts";
-import { HttpSession } from "./http.ts";
+import { HttpSession } from "./h1/session.ts";
 import type { HttpListenerSettings, HttpWorkerContext } from "./http_context.ts";
-import { UpstreamPool } from "./upstream_pool.ts";
-import type { ConnectionInfo, ListenerSettings, Session, UpstreamTarget, WorkerContext } from "./context.ts";
+import { UpstreamPool } from "./upstream/pool.ts";
+import type { ConnectionInfo, ListenerSettings, Resumable, Session, UpstreamTarget } from "./context.ts";
+import type { IoContext } from "./io/stream.ts";
 import { WorkerListener } from "./listener.ts";
-import { EventLoop, type Handler } from "./loop.ts";
-import { PipePool } from "./pipe_pool.ts";
+import { EventLoop, type Handler } from "./io/loop.ts";
+import { PipePool } from "./io/pipe_pool.ts";
 import { CONTROL_SEQ, type WorkerInit } from "./protocol.ts";
 import { TcpSession } from "./tcp.ts";
 
@@ -27,6 +28,8 @@ const SWEEP_MS = 100;
 /** Sweeps between two trims of the idle pipe pool. */
 const TRIM_EVERY = 20;
 const COPY_BUFFER_SIZE = 64 * 1024;
+/** Bytes one stream step may take from its source before other connections get a turn. */
+const STEP_BUDGET = 1024 * 1024;
 /**
  * Idle upstream keep-alive connections are closed after this long: below the
  * 5 s keep-alive timeout of Node's HTTP server, so spliced closes first.
@@ -55,18 +58,26 @@ export class DataPlane {
   #stopped = false;
   #nextSweep = 0;
   #sweeps = 0;
+  /** Sessions that used their byte budget, run again after the next epoll batch. */
+  #later: Resumable[] = [];
+  #running: Resumable[] = [];
 
   constructor(readonly sys: Sys, readonly init: WorkerInit, private readonly events: DataPlaneEvents) {
     const counters = new Float64Array(init.counters);
     const loop = new EventLoop(sys);
     const pool = new PipePool(sys, init.pipeSize);
-    const pump = { sys, pool, counters, copyBuffer: new Uint8Array(COPY_BUFFER_SIZE) };
+    const now = performance.now();
+    const io: IoContext = {
+      sys, pool, counters, now, budget: STEP_BUDGET,
+      copyBuffer: new Uint8Array(COPY_BUFFER_SIZE), joinBuffer: new Uint8Array(COPY_BUFFER_SIZE),
+    };
     const upstreams = init.upstreams.map((u) => toTarget(u, init.listeners.length + init.routeCount));
     const L = init.listeners.length;
     const keepAlive = Math.max(0, ...init.listeners.map((l) => l.http?.upstreamKeepAlive ?? 0));
     this.ctx = {
-      sys, loop, pump, counters, upstreams, now: performance.now(),
+      sys, loop, io, counters, upstreams, now,
       sessionClosed: (s, l) => this.#sessionClosed(s, l),
+      runLater: (s) => this.#later.push(s),
       upstreamPool: new UpstreamPool(sys, loop, keepAlive, UPSTREAM_IDLE_MS),
       routeBase: (index) => routeBase(L, index),
     };
@@ -91,13 +102,30 @@ export class DataPlane {
     const ctx = this.ctx;
     const onError = (err: unknown, h: Handler) => this.#handlerFailed(err, h);
     while (!this.#stopped) {
-      const timeout = Math.max(0, Math.ceil(this.#nextSweep - ctx.now));
+      const timeout = this.#later.length > 0 ? 0 : Math.max(0, Math.ceil(this.#nextSweep - ctx.now));
       ctx.loop.poll(timeout, onError);
-      ctx.now = performance.now();
+      ctx.now = ctx.io.now = performance.now();
+      if (this.#later.length > 0) this.#resumeLater(onError);
       if (ctx.now >= this.#nextSweep) this.#sweep();
       if (this.#woken) await this.#yieldForMessages();
     }
     this.#teardown();
+  }
+
+  /** Runs the sessions that yielded; those that yield again wait for the next batch. */
+  #resumeLater(onError: (err: unknown, h: Handler) => void): void {
+    const run = this.#later;
+    this.#later = this.#running;
+    this.#running = run;
+    for (let i = 0; i < run.length; i++) {
+      const s = run[i];
+      try {
+        s.resume();
+      } catch (err) {
+        onError(err, s as unknown as Handler);
+      }
+    }
+    run.length = 0;
   }
 
   /** Graceful: stop accepting; report `drained` once no session is left. */
@@ -140,6 +168,7 @@ export class DataPlane {
       const common: ListenerSettings = {
         index: l.index, name: l.name, base: listenerBase(l.index),
         connectTimeoutMs: l.connectTimeoutMs, idleTimeoutMs: l.idleTimeoutMs,
+        sendTimeoutMs: l.sendTimeoutMs,
         balancer: l.group >= 0 ? this.balancers[l.group] : new Balancer([], new Int32Array(0)),
       };
       const settings = l.http ? this.#httpSettings(common, l.http) : common;
@@ -168,7 +197,7 @@ export class DataPlane {
   #sessionClosed(session: Session, settings: ListenerSettings): void {
     if (!this.sessions.delete(session)) return;
     this.listeners[settings.index]?.released();
-    this.ctx.counters[F.pipes_open] = this.ctx.pump.pool.open;
+    this.ctx.counters[F.pipes_open] = this.ctx.io.pool.open;
     if (this.#draining && this.sessions.size === 0) this.events.drained();
   }
 
@@ -178,8 +207,8 @@ export class DataPlane {
     for (const s of this.sessions) s.checkTimers(now);
     for (const l of this.listeners) l.resume();
     this.ctx.upstreamPool.sweep(now);
-    if (++this.#sweeps % TRIM_EVERY === 0) this.ctx.pump.pool.trim();
-    this.ctx.counters[F.pipes_open] = this.ctx.pump.pool.open;
+    if (++this.#sweeps % TRIM_EVERY === 0) this.ctx.io.pool.trim();
+    this.ctx.counters[F.pipes_open] = this.ctx.io.pool.open;
   }
 
   #checkDrained(): void {
@@ -208,10 +237,10 @@ export class DataPlane {
   #teardown(): void {
     this.ctx.upstreamPool.closeAll();
     for (const log of this.#logs) log.close();
-    this.ctx.pump.pool.drain();
+    this.ctx.io.pool.drain();
     this.ctx.loop.close();
     this.sys.close(this.#wakeFd);
-    this.ctx.counters[F.pipes_open] = this.ctx.pump.pool.open;
+    this.ctx.counters[F.pipes_open] = this.ctx.io.pool.open;
   }
 }
 

@@ -7,7 +7,7 @@ import type { Balancer } from "../balance/balancer.ts";
 import type { AccessLog } from "./access_log.ts";
 import type { ListenerSettings, WorkerContext } from "./context.ts";
 import type { HttpInit } from "./protocol.ts";
-import type { UpstreamPool } from "./upstream_pool.ts";
+import type { UpstreamPool } from "./upstream/pool.ts";
 
 /** The worker context with HTTP's shared parts. */
 export interface HttpWorkerContext extends WorkerContext {

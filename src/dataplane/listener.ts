@@ -9,7 +9,7 @@ import * as C from "../../ffi/constants.ts";
 import type { Sys } from "../../ffi/sys.ts";
 import { F } from "../stats/layout.ts";
 import type { ListenerSettings } from "./context.ts";
-import { SOCKET_EVENTS, type EventLoop, type Handler } from "./loop.ts";
+import { SOCKET_EVENTS, type EventLoop, type Handler } from "./io/loop.ts";
 
 /** Called for each accepted client socket. */
 export type AcceptCallback = (listener: WorkerListener, fd: number) => void;

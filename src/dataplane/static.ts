@@ -11,10 +11,10 @@ import { encodeLatin1 } from "../http/chars.ts";
 import { plainResponse, responseHead } from "../http/errors.ts";
 import { F } from "../stats/layout.ts";
 import type { RouteInit } from "./protocol.ts";
-import type { PumpContext } from "./pump.ts";
+import type { Endpoint } from "./io/endpoint.ts";
+import { type IoContext, S_DONE, S_FAILED, S_WAITING, type Stream } from "./io/stream.ts";
 import { contentType, resolveUnderRoot } from "./static_path.ts";
 import { etagOf, lastModifiedOf, notModified, rangeOf, type FileFacts } from "./static_http.ts";
-import { T_DONE, T_FAILED, T_WAITING, type Endpoint, type Transfer } from "./transfer.ts";
 
 /** Largest count handed to one sendfile call (results are read as i32). */
 const MAX_SENDFILE = 1 << 30;
@@ -39,10 +39,10 @@ export class FileSender {
     this.#left = length;
   }
 
-  /** Sends what the socket takes; T_DONE when all is sent. Counts into `scopes`. */
-  step(ctx: PumpContext, dst: Endpoint, scopes: readonly number[]): number {
+  /** Sends what the socket takes; S_DONE when all is sent. Counts into `scopes`. */
+  step(ctx: IoContext, dst: Endpoint, scopes: readonly number[]): number {
     while (this.#left > 0) {
-      if (!dst.writable) return T_WAITING;
+      if (!dst.writable) return S_WAITING;
       const n = this.sys.sendfile(dst.fd, this.fd, this.#offset, Math.min(this.#left, MAX_SENDFILE));
       if (n > 0) {
         this.#left -= n;
@@ -53,11 +53,11 @@ export class FileSender {
         }
         continue;
       }
-      if (n === -C.EAGAIN) { dst.writable = false; return T_WAITING; }
+      if (n === -C.EAGAIN) { dst.writable = false; return S_WAITING; }
       if (n === -C.EINTR) continue;
-      return T_FAILED;
+      return S_FAILED;
     }
-    return T_DONE;
+    return S_DONE;
   }
 
   /** Closes the file. */
@@ -126,7 +126,7 @@ function stripped(route: RouteInit, target: string): string {
 }
 
 /** Queues the response head (and small bodies) for a static request; returns what follows. */
-export function serveStatic(sys: Sys, route: RouteInit, req: RequestHead, out: Transfer): StaticResult {
+export function serveStatic(sys: Sys, route: RouteInit, req: RequestHead, out: Stream): StaticResult {
   const keep = req.keepAlive;
   const headOnly = req.method === "HEAD";
   if (req.method !== "GET" && !headOnly) {
@@ -142,7 +142,7 @@ export function serveStatic(sys: Sys, route: RouteInit, req: RequestHead, out: T
   return respondWithFile(sys, req, file, out);
 }
 
-function respondWithFile(sys: Sys, req: RequestHead, file: OpenFile, out: Transfer): StaticResult {
+function respondWithFile(sys: Sys, req: RequestHead, file: OpenFile, out: Stream): StaticResult {
   const headers = new Map(req.headers.map(([n, v]) => [n.toLowerCase(), v]));
   const common: Record<string, string> = {
     "Content-Type": contentType(file.path),

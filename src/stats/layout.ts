@@ -31,6 +31,9 @@ export const FIELDS = [
   "responses_4xx",
   "responses_5xx",
   "bytes_sendfile",
+  "send_timeouts",
+  "upstream_timeouts",
+  "retries",
 ] as const;
 
 /** One counter name. */

@@ -4,9 +4,10 @@
  *
  * @module
  */
-import { EAGAIN, EINTR } from "../../ffi/constants.ts";
-import type { Sys } from "../../ffi/sys.ts";
-import type { Endpoint } from "./transfer.ts";
+import { EAGAIN, EINTR } from "../../../ffi/constants.ts";
+import type { Sys } from "../../../ffi/sys.ts";
+import type { Endpoint } from "./endpoint.ts";
+import type { Stream } from "./stream.ts";
 
 /** Result of {@link InBuffer.fill}: bytes read, 0 at EOF, or -errno (-EAGAIN: nothing now). */
 export type FillResult = number;
@@ -53,12 +54,18 @@ export class InBuffer {
     if (this.start === this.end) this.start = this.end = 0;
   }
 
-  /** Takes up to `n` unconsumed bytes as a copy. */
-  take(n: number): Uint8Array {
-    const k = Math.min(n, this.size);
-    const out = this.buf.slice(this.start, this.start + k);
-    this.consume(k);
-    return out;
+  /**
+   * Queues up to `n` unconsumed bytes on `stream` without copying and marks
+   * them consumed; returns how many. The stream borrows them until its next
+   * step returns, so step it before this buffer is filled again.
+   */
+  moveTo(stream: Stream, n: number): number {
+    const k = n < this.size ? n : this.size;
+    if (k <= 0) return 0;
+    stream.push(this.buf, this.start, this.start + k);
+    this.start += k;
+    if (this.start === this.end) this.start = this.end = 0;
+    return k;
   }
 
   /**
@@ -74,7 +81,8 @@ export class InBuffer {
     const room = Math.min(max, this.buf.length - this.end);
     if (room <= 0) return -EAGAIN;
     for (;;) {
-      const n = sys.read(ep.fd, this.buf.subarray(this.end), room);
+      const buf = this.buf;
+      const n = sys.read(ep.fd, this.end === 0 ? buf : buf.subarray(this.end), room);
       if (n > 0) { this.end += n; return n; }
       if (n === 0) { ep.eof = true; return 0; }
       if (n === -EINTR) continue;

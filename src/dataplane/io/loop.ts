@@ -4,9 +4,9 @@
  *
  * @module
  */
-import * as C from "../../ffi/constants.ts";
-import type { Sys } from "../../ffi/sys.ts";
-import { check } from "../errors.ts";
+import * as C from "../../../ffi/constants.ts";
+import type { Sys } from "../../../ffi/sys.ts";
+import { check } from "../../errors.ts";
 
 /** Something that wants events for one or more fds. */
 export interface Handler {

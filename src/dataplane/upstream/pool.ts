@@ -6,15 +6,15 @@
  *
  * @module
  */
-import { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLRDHUP } from "../../ffi/constants.ts";
-import type { Sys } from "../../ffi/sys.ts";
-import type { EventLoop, Handler } from "./loop.ts";
+import { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLRDHUP } from "../../../ffi/constants.ts";
+import type { Sys } from "../../../ffi/sys.ts";
+import type { EventLoop, Handler } from "../io/loop.ts";
 
 const UNUSABLE = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 
 interface Idle {
-  readonly fd: number;
-  readonly since: number;
+  fd: number;
+  since: number;
 }
 
 /** Idle upstream connections by upstream index. */
@@ -40,19 +40,29 @@ export class UpstreamPool implements Handler {
     if (!entry) return -1;
     this.#owner.delete(entry.fd);
     this.size--;
+    this.#spare.push(entry);
     return entry.fd;
   }
 
-  /** Keeps a connection that finished an exchange cleanly; closes it if the pool is full. */
-  put(upstream: number, fd: number, now: number, handOver: (h: Handler) => void): void {
-    const list = this.#idle.get(upstream) ?? [];
+  /** Keeps a connection that finished an exchange cleanly (the pool takes its events); closes it if the pool is full. */
+  put(upstream: number, fd: number, now: number): void {
+    let list = this.#idle.get(upstream);
+    if (list === undefined) this.#idle.set(upstream, list = []);
     if (list.length >= this.maxPerUpstream) return this.#close(fd);
-    list.push({ fd, since: now });
-    this.#idle.set(upstream, list);
+    const entry = this.#spare.pop();
+    if (entry === undefined) list.push({ fd, since: now });
+    else {
+      entry.fd = fd;
+      entry.since = now;
+      list.push(entry);
+    }
     this.#owner.set(fd, upstream);
     this.size++;
-    handOver(this);
+    this.loop.setHandler(fd, this);
   }
+
+  /** Entries of connections taken back, reused so that a steady keep-alive path allocates none. */
+  readonly #spare: Idle[] = [];
 
   /**
    * Input, hang-up or error on an idle connection means it is no longer

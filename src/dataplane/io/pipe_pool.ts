@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { F_GETPIPE_SZ, F_SETPIPE_SZ, O_CLOEXEC, O_NONBLOCK } from "../../ffi/constants.ts";
-import type { Sys } from "../../ffi/sys.ts";
+import { F_GETPIPE_SZ, F_SETPIPE_SZ, O_CLOEXEC, O_NONBLOCK } from "../../../ffi/constants.ts";
+import type { Sys } from "../../../ffi/sys.ts";
 
 /** One pipe: read end, write end, capacity in bytes. */
 export interface Pipe {

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import * as C from "../../ffi/constants.ts";
-import { decodeSockaddr, encodeSockaddr, formatEndpoint, type IpEndpoint } from "../../ffi/sockaddr.ts";
-import type { Sys } from "../../ffi/sys.ts";
-import { check, SysError } from "../errors.ts";
+import * as C from "../../../ffi/constants.ts";
+import { decodeSockaddr, encodeSockaddr, formatEndpoint, type IpEndpoint } from "../../../ffi/sockaddr.ts";
+import type { Sys } from "../../../ffi/sys.ts";
+import { check, SysError } from "../../errors.ts";
 
 const ONE = new Int32Array([1]);
 const LINGER_RESET = new Int32Array([1, 0]);
