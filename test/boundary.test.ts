@@ -68,3 +68,33 @@ test("boundary: the rules catch each forbidden form and pass neutral code", () =
   assert.deepEqual(violations(`const m = await import('bun:ffi');`), ["line 1: bun:ffi import"]);
   assert.deepEqual(violations(`import "./deno.ts"; // the deno backend; Bunny.x; MyDeno.y`), []);
 });
+
+/** Repo-relative source files under `dir` (recursive). */
+function filesUnder(dir: string): string[] {
+  return sourceFiles(join(ROOT, dir)).map((p) => relative(ROOT, p).split(sep).join("/")).sort();
+}
+
+/** Source files under src/ (tests and test fakes excluded) whose text matches `pattern`. */
+function productionFilesMatching(pattern: RegExp): string[] {
+  return filesUnder("src")
+    .filter((f) => !f.endsWith(".test.ts") && !f.split("/").pop()!.startsWith("_"))
+    .filter((f) => pattern.test(readFileSync(join(ROOT, f), "utf8")));
+}
+
+test("boundary: exactly one module calls the splice FFI symbol: the stream engine", () => {
+  assert.deepEqual(productionFilesMatching(/\bsys\.splice\(/), ["src/dataplane/io/stream.ts"]);
+});
+
+/** An import of the HTTP session, HTTP parsing, static files or the TCP session. */
+const IO_FORBIDDEN = /from\s+["'](\.\.\/h1\/|\.\.\/static|\.\.\/tcp\.ts|\.\.\/\.\.\/http\/)/;
+
+test("boundary: the io layer imports nothing from HTTP, static files or TCP sessions", () => {
+  const offenders = filesUnder("src/dataplane/io").filter((f) => IO_FORBIDDEN.test(readFileSync(join(ROOT, f), "utf8")));
+  assert.deepEqual(offenders, []);
+  assert.ok(filesUnder("src/dataplane/io").includes("src/dataplane/io/stream.ts"), "the scan sees the io layer");
+});
+
+test("boundary: the import scan catches an io module importing the HTTP session", () => {
+  assert.ok(IO_FORBIDDEN.test(`import { HttpSession } from "../h1/session.ts";`));
+  assert.ok(!IO_FORBIDDEN.test(`import { Endpoint } from "./endpoint.ts";`));
+});
