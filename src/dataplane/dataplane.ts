@@ -11,7 +11,7 @@ import type { Sys } from "../../ffi/sys.ts";
 import { Balancer } from "../balance/balancer.ts";
 import { check } from "../errors.ts";
 import { F, listenerBase, routeBase, upstreamBase } from "../stats/layout.ts";
-import { AccessLog } from "./access_log.ts";
+import { AccessLog } from "./h1/access_log.ts";
 import { HttpSession } from "./h1/session.ts";
 import type { HttpListenerSettings, HttpWorkerContext } from "./http_context.ts";
 import { UpstreamPool } from "./upstream/pool.ts";

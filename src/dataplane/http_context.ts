@@ -4,7 +4,7 @@
  * @module
  */
 import type { Balancer } from "../balance/balancer.ts";
-import type { AccessLog } from "./access_log.ts";
+import type { AccessLog } from "./h1/access_log.ts";
 import type { ListenerSettings, WorkerContext } from "./context.ts";
 import type { HttpInit } from "./protocol.ts";
 import type { UpstreamPool } from "./upstream/pool.ts";

@@ -15,7 +15,8 @@ import type { InBuffer } from "../io/inbuf.ts";
 import { setInt } from "../io/sockets.ts";
 import { S_DONE, S_FAILED, S_WAITING, type Stream } from "../io/stream.ts";
 import type { RouteInit } from "../protocol.ts";
-import { type FileSender, serveStatic } from "../static.ts";
+import type { FileSender } from "../io/file_sender.ts";
+import { serveStatic } from "../static/serve.ts";
 
 /** Still sending. */
 export const L_WAIT = 0;

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { O_APPEND, O_CLOEXEC, O_CREAT, O_WRONLY } from "../../ffi/constants.ts";
-import type { Sys } from "../../ffi/sys.ts";
-import { SysError } from "../errors.ts";
+import { O_APPEND, O_CLOEXEC, O_CREAT, O_WRONLY } from "../../../ffi/constants.ts";
+import type { Sys } from "../../../ffi/sys.ts";
+import { SysError } from "../../errors.ts";
 
 /** One access-log record. Field names are part of the log's interface. */
 export interface AccessRecord {

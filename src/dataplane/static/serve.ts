@@ -4,20 +4,16 @@
  *
  * @module
  */
-import * as C from "../../ffi/constants.ts";
-import type { Sys } from "../../ffi/sys.ts";
-import type { RequestHead } from "../http/request.ts";
-import { encodeLatin1 } from "../http/chars.ts";
-import { plainResponse, responseHead } from "../http/errors.ts";
-import { F } from "../stats/layout.ts";
-import type { RouteInit } from "./protocol.ts";
-import type { Endpoint } from "./io/endpoint.ts";
-import { type IoContext, S_DONE, S_FAILED, S_WAITING, type Stream } from "./io/stream.ts";
-import { contentType, resolveUnderRoot } from "./static_path.ts";
-import { etagOf, lastModifiedOf, notModified, rangeOf, type FileFacts } from "./static_http.ts";
-
-/** Largest count handed to one sendfile call (results are read as i32). */
-const MAX_SENDFILE = 1 << 30;
+import * as C from "../../../ffi/constants.ts";
+import type { Sys } from "../../../ffi/sys.ts";
+import type { RequestHead } from "../../http/request.ts";
+import { encodeLatin1 } from "../../http/chars.ts";
+import { plainResponse, responseHead } from "../../http/errors.ts";
+import type { RouteInit } from "../protocol.ts";
+import { FileSender } from "../io/file_sender.ts";
+import type { Stream } from "../io/stream.ts";
+import { contentType, resolveUnderRoot } from "./path.ts";
+import { etagOf, lastModifiedOf, notModified, rangeOf, type FileFacts } from "./conditional.ts";
 
 /** What the session must do after serveStatic queued the head. */
 export interface StaticResult {
@@ -26,44 +22,6 @@ export interface StaticResult {
   readonly keepAlive: boolean;
   /** The body to send after the head, if any. */
   readonly file: FileSender | undefined;
-}
-
-/** Sends `length` bytes of an open file from `offset` with sendfile(2), then closes it. */
-export class FileSender {
-  readonly #offset: BigInt64Array;
-  #left: number;
-  sent = 0;
-
-  constructor(private readonly sys: Sys, readonly fd: number, offset: number, length: number) {
-    this.#offset = new BigInt64Array([BigInt(offset)]);
-    this.#left = length;
-  }
-
-  /** Sends what the socket takes; S_DONE when all is sent. Counts into `scopes`. */
-  step(ctx: IoContext, dst: Endpoint, scopes: readonly number[]): number {
-    while (this.#left > 0) {
-      if (!dst.writable) return S_WAITING;
-      const n = this.sys.sendfile(dst.fd, this.fd, this.#offset, Math.min(this.#left, MAX_SENDFILE));
-      if (n > 0) {
-        this.#left -= n;
-        this.sent += n;
-        for (const base of scopes) {
-          ctx.counters[base + F.bytes_upstream_to_client] += n;
-          ctx.counters[base + F.bytes_sendfile] += n;
-        }
-        continue;
-      }
-      if (n === -C.EAGAIN) { dst.writable = false; return S_WAITING; }
-      if (n === -C.EINTR) continue;
-      return S_FAILED;
-    }
-    return S_DONE;
-  }
-
-  /** Closes the file. */
-  close(): void {
-    this.sys.close(this.fd);
-  }
 }
 
 const statBuf = new Uint8Array(256);
