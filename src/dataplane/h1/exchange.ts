@@ -216,6 +216,7 @@ export class Exchange {
     const { c2u, up } = this.parts, req = this.req!;
     this.parts.upstreamChosen(this.connector.target!);
     up.reset(this.connector.fd);
+    if (this.connector.fromPool) up.readable = false; // the probe just found nothing to read
     c2u.reuse(this.ctx.io);
     queueRequestHead(c2u, req, this.route!, this.parts.clientAddress, this.#target);
     this.#reqBody.start(req.framing, this.route!.maxBodySize);

@@ -70,7 +70,7 @@ export class InBuffer {
 
   /**
    * Reads up to `max` more bytes from `ep` (compacting first). Updates the
-   * endpoint's readiness and EOF. Returns bytes read, 0 (EOF) or -errno.
+   * endpoint's readiness (a short read clears it) and EOF. Returns bytes read, 0 (EOF) or -errno.
    */
   fill(sys: Sys, ep: Endpoint, max = this.buf.length): FillResult {
     if (this.start > 0 && this.end + Math.min(max, 512) > this.buf.length) {
@@ -83,7 +83,13 @@ export class InBuffer {
     for (;;) {
       const buf = this.buf;
       const n = sys.read(ep.fd, this.end === 0 ? buf : buf.subarray(this.end), room);
-      if (n > 0) { this.end += n; return n; }
+      if (n > 0) {
+        this.end += n;
+        // A short read drained the socket: with edge-triggered epoll, anything that arrives
+        // later raises a new event, so skip the read that would only say EAGAIN.
+        if (n < room) ep.readable = false;
+        return n;
+      }
       if (n === 0) { ep.eof = true; return 0; }
       if (n === -EINTR) continue;
       if (n === -EAGAIN) ep.readable = false;

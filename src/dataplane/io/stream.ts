@@ -256,7 +256,10 @@ export class Stream {
       }
       this.#delivered(ctx, n, false);
       if (n === len) this.#head++;
-      else starts[i] = start + n;
+      else {
+        starts[i] = start + n;
+        this.dst.writable = false; // a short write filled the send buffer: wait for EPOLLOUT
+      }
     }
     this.#clearQueue();
     return S_DONE;

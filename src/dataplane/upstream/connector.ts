@@ -41,7 +41,7 @@ export class UpstreamConnector {
   target: UpstreamTarget | null = null;
   /** The upstream socket (connected or connecting), or -1. */
   fd = -1;
-  /** `fd` came from the keep-alive pool. */
+  /** `fd` came from the keep-alive pool (and the probe found it quiet: nothing to read yet). */
   fromPool = false;
   /** Upstreams picked for this request or connection. */
   attempts = 0;
