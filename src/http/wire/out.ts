@@ -3,50 +3,80 @@
  * writer at a time), so writing allocates nothing. A write past the end of
  * the output marks the cursor full; {@linkcode end} then returns -1.
  *
+ * Spans are copied four bytes at a time through DataViews (one per buffer,
+ * made once and kept in a WeakMap): about twice as fast as a byte loop on
+ * both JITs, and unlike `out.set(src.subarray(..))` it allocates nothing.
+ * Only spans of {@linkcode SET_MIN} bytes or more use `set` (one subarray
+ * object, ~30-45 ns flat, cheaper than the loop from there).
+ *
  * @module
  */
 
-let out: Uint8Array = new Uint8Array(0);
-let pos = 0;
-let full = false;
+const EMPTY: Uint8Array = new Uint8Array(0);
 
-/** Spans at least this long are copied with `Uint8Array#set` (a subarray); shorter ones byte by byte. */
-export const SET_MIN = 96;
+/** Spans at least this long are copied with `Uint8Array#set` (allocates a subarray); shorter ones by words. */
+export const SET_MIN = 512;
+
+/** Spans shorter than this are copied byte by byte (labels, tokens: no DataView lookup). */
+const WORDS_MIN = 24;
+
+const views = new WeakMap<Uint8Array, DataView>();
+
+/** A DataView on exactly the bytes of `a`, made once per array. */
+function viewOf(a: Uint8Array): DataView {
+  let v = views.get(a);
+  if (v === undefined) views.set(a, v = new DataView(a.buffer, a.byteOffset, a.byteLength));
+  return v;
+}
+
+/** The cursor's state: one object of fixed shape (module `let`s cost a hole check per access). */
+class Cursor {
+  out: Uint8Array = EMPTY;
+  outView: DataView = viewOf(EMPTY);
+  pos = 0;
+  full = false;
+  src: Uint8Array = EMPTY;
+  srcView: DataView = this.outView;
+}
+
+const W = new Cursor();
 
 /** Starts writing into `target` at `at`. */
 export function begin(target: Uint8Array, at: number): void {
-  out = target;
-  pos = at;
-  full = at > target.length;
+  if (target !== W.out) {
+    W.out = target;
+    W.outView = viewOf(target);
+  }
+  W.pos = at;
+  W.full = at > target.length;
 }
 
 /** The offset after the last byte written, or -1 when the output was too small. */
 export function end(): number {
-  const r = full ? -1 : pos;
-  out = EMPTY;
-  return r;
+  return W.full ? -1 : W.pos;
 }
 
-const EMPTY: Uint8Array = new Uint8Array(0);
-
+/** False (and the cursor full) when `n` more bytes do not fit. */
 function room(n: number): boolean {
-  if (pos + n <= out.length) return true;
-  full = true;
+  if (W.full) return false;
+  if (W.pos + n <= W.out.length) return true;
+  W.full = true;
   return false;
 }
 
 /** One byte. */
 export function putByte(b: number): void {
-  if (full || !room(1)) return;
-  out[pos++] = b;
+  if (!room(1)) return;
+  W.out[W.pos++] = b;
 }
 
 /** Two bytes (e.g. CRLF, ", "). */
 export function putPair(a: number, b: number): void {
-  if (full || !room(2)) return;
-  out[pos] = a;
-  out[pos + 1] = b;
-  pos += 2;
+  if (!room(2)) return;
+  const o = W.out, p = W.pos;
+  o[p] = a;
+  o[p + 1] = b;
+  W.pos = p + 2;
 }
 
 /** All of `bytes` (short constants and compiled options). */
@@ -57,20 +87,35 @@ export function putBytes(bytes: Uint8Array): void {
 /** `src[start, end)`. */
 export function putSpan(src: Uint8Array, start: number, end: number): void {
   const n = end - start;
-  if (full || !room(n)) return;
-  if (n >= SET_MIN) out.set(src.subarray(start, end), pos);
-  else for (let i = 0; i < n; i++) out[pos + i] = src[start + i];
-  pos += n;
+  if (!room(n)) return;
+  const o = W.out, p = W.pos;
+  if (n < WORDS_MIN) for (let i = 0; i < n; i++) o[p + i] = src[start + i];
+  else if (n < SET_MIN) copyWords(src, start, end, p);
+  else o.set(src.subarray(start, end), p);
+  W.pos = p + n;
+}
+
+/** `src[start, end)` to `out` at `p`, four bytes per step, then the rest byte by byte. */
+function copyWords(src: Uint8Array, start: number, end: number, p: number): void {
+  if (src !== W.src) {
+    W.src = src;
+    W.srcView = viewOf(src);
+  }
+  const o = W.out, d = W.outView, sv = W.srcView;
+  let i = start;
+  for (; i + 4 <= end; i += 4, p += 4) d.setUint32(p, sv.getUint32(i));
+  for (; i < end; i++) o[p++] = src[i];
 }
 
 /** A non-negative integer below 2^53 in decimal, as `String(n)` writes it. */
 export function putDecimal(n: number): void {
   let digits = 1;
   for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
-  if (full || !room(digits)) return;
+  if (!room(digits)) return;
+  const o = W.out, p = W.pos;
   for (let i = digits - 1; i >= 0; i--) {
-    out[pos + i] = 0x30 + (n % 10);
+    o[p + i] = 0x30 + (n % 10);
     n = Math.floor(n / 10);
   }
-  pos += digits;
+  W.pos = p + digits;
 }

@@ -15,6 +15,9 @@ import { feedRequest, feedResponse, sameClientHead, sameRequest, sameResponse, s
 import { RequestView } from "./request_view.ts";
 import { ResponseView } from "./response_view.ts";
 
+/** A route's edits. */
+type Edits = { setHeaders?: Record<string, string>; removeHeaders?: string[] };
+
 const reqView = new RequestView();
 const respView = new ResponseView();
 
@@ -115,7 +118,7 @@ const requestOpts = fc.record({
   pathPrefixStrip: fc.constantFrom(undefined, "/api", "/api/", "/"),
   defaultHost: fc.constantFrom(undefined, "backend:8080"),
   proto: fc.constantFrom("http" as const, "https" as const),
-  edits: fc.constantFrom({}, { setHeaders: { Host: "h", "X-Forwarded-For": "x", Foo: "f" }, removeHeaders: ["via", "accept", "host"] }, { removeHeaders: ["X-Forwarded-Proto", "expect"] }),
+  edits: fc.constantFrom<Edits[]>({}, { setHeaders: { Host: "h", "X-Forwarded-For": "x", Foo: "f" }, removeHeaders: ["via", "accept", "host"] }, { removeHeaders: ["X-Forwarded-Proto", "expect"] }),
 }).map(({ edits, ...o }) => ({ ...UP, ...o, ...edits }));
 
 test("property: requests — same outcome, facts, fields and status on both paths (fresh and reused view)", () => {
@@ -189,7 +192,7 @@ const responseOpts = fc.record({
   clientVersion: fc.constantFrom("HTTP/1.1" as HttpVersion, "HTTP/1.0" as HttpVersion),
   keepAlive: fc.boolean(),
   forceClose: fc.constantFrom(undefined, false, true),
-  edits: fc.constantFrom({}, { setHeaders: { "X-Frame-Options": "DENY", Via: "v" }, removeHeaders: ["foo", "accept"] }, { removeHeaders: ["via"] }),
+  edits: fc.constantFrom<Edits[]>({}, { setHeaders: { "X-Frame-Options": "DENY", Via: "v" }, removeHeaders: ["foo", "accept"] }, { removeHeaders: ["via"] }),
 }).map(({ edits, ...o }) => ({ ...DOWN, ...o, ...edits }));
 
 test("property: responses — same outcome, facts, fields and status on both paths", () => {

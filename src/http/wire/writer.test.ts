@@ -16,6 +16,8 @@ import { parseRequestInto, RequestView } from "./request_view.ts";
 import { parseResponseInto, ResponseView } from "./response_view.ts";
 import { writeClientResponse, writeUpstreamRequest } from "./writer.ts";
 
+type Edits = Pick<UpstreamRequestOptions, "setHeaders" | "removeHeaders">;
+
 const reqView = new RequestView();
 const respView = new ResponseView();
 
@@ -50,7 +52,7 @@ const REQUEST_OPTIONS: UpstreamRequestOptions[] = (() => {
   const out: UpstreamRequestOptions[] = [];
   for (const close of [false, true]) {
     for (const prefix of [undefined, "/api", "/api/", "/", "//", "/apix"]) {
-      for (const edits of [
+      for (const edits of <Edits[]> [
         {},
         { setHeaders: { "X-Route": "r", Host: "h", Via: "v" }, removeHeaders: ["x-remove", "X-Forwarded-Proto"] },
         { setHeaders: { "X-Forwarded-For": "f", "x-forwarded-host": "g", "123": "n", Connection: "no" }, removeHeaders: ["HOST", "via", "upgrade", "foo"] },
@@ -84,7 +86,7 @@ const RESPONSE_OPTIONS: ClientResponseOptions[] = (() => {
   for (const clientVersion of ["HTTP/1.1", "HTTP/1.0"] as HttpVersion[]) {
     for (const keepAlive of [true, false]) {
       for (const forceClose of [undefined, false, true]) {
-        for (const edits of [
+        for (const edits of <Edits[]> [
           {},
           { setHeaders: { "X-Frame-Options": "DENY", "Content-Length": "1", Via: "me" }, removeHeaders: ["content-type", "X-B"] },
           { removeHeaders: ["via", "set-cookie", "Link"] },

@@ -95,14 +95,55 @@ function dropped(v: HeadView, f: Int32Array, at: number, buf: Uint8Array): boole
   return v.tokenCount > 0 && id !== N_HOST && isListed(v, buf, f[at + F_NAME], f[at + F_NAME_END]);
 }
 
-/** `Name: value\r\n` as received but for the OWS (one copy when the line already has that shape). */
+/** True when the field line at slot `at` is already `Name: value\r\n` (one SP, no trailing OWS). */
+function canonical(buf: Uint8Array, f: Int32Array, at: number): boolean {
+  const ne = f[at + F_NAME_END];
+  return f[at + F_VALUE] === ne + 2 && buf[ne + 1] === SP && buf[f[at + F_VALUE_END]] === CR;
+}
+
+/** `Name: value\r\n` from the spans (OWS normalized). */
 function putField(buf: Uint8Array, f: Int32Array, at: number): void {
-  const ns = f[at + F_NAME], ne = f[at + F_NAME_END], vs = f[at + F_VALUE], ve = f[at + F_VALUE_END];
-  if (vs === ne + 2 && buf[ne + 1] === SP && buf[ve] === CR) return putSpan(buf, ns, ve + 2);
-  putSpan(buf, ns, ne + 1);
+  putSpan(buf, f[at + F_NAME], f[at + F_NAME_END] + 1);
   putByte(SP);
-  putSpan(buf, vs, ve);
+  putSpan(buf, f[at + F_VALUE], f[at + F_VALUE_END]);
   putPair(CR, LF);
+}
+
+/**
+ * Copies the end-to-end fields in order: canonical lines that follow each
+ * other in the input go out as one span. `request` selects the request rules
+ * (X-Forwarded-* and Via re-stated later) or the response ones (Via).
+ * Returns whether a Host was among the fields.
+ */
+function copyFields(v: HeadView, buf: Uint8Array, e: CompiledEdits, request: boolean): boolean {
+  const f = v.fields;
+  let hasHost = false, runStart = -1, runEnd = -1;
+  for (let i = 0; i < v.fieldCount; i++) {
+    const at = i * STRIDE;
+    if (dropped(v, f, at, buf) || restated(f[at + F_ID], request)) continue;
+    if (f[at + F_ID] === N_HOST) hasHost = true;
+    if (edited(e, f, at, buf)) continue;
+    if (!canonical(buf, f, at)) {
+      if (runStart >= 0) putSpan(buf, runStart, runEnd);
+      runStart = -1;
+      putField(buf, f, at);
+      continue;
+    }
+    const start = f[at + F_NAME], end = f[at + F_VALUE_END] + 2;
+    if (start !== runEnd || runStart < 0) {
+      if (runStart >= 0) putSpan(buf, runStart, runEnd);
+      runStart = start;
+    }
+    runEnd = end;
+  }
+  if (runStart >= 0) putSpan(buf, runStart, runEnd);
+  return hasHost;
+}
+
+/** Fields the proxy writes itself after the copied ones. */
+function restated(id: number, request: boolean): boolean {
+  if (id === N_VIA) return true;
+  return request && (id === N_X_FORWARDED_FOR || id === N_X_FORWARDED_PROTO || id === N_X_FORWARDED_HOST);
 }
 
 /** The values of the fields with id `id`, each after `, ` but when nothing is written yet (`appendList`); returns whether any byte was. */
@@ -192,7 +233,7 @@ export function writeUpstreamRequest(
   putTarget(v, buf, o.prefix);
   putBytes(HTTP11_LINE_END);
   const e = o.edits, sup = e.suppressedId;
-  if (!copyRequestFields(v, buf, e) && sup[N_HOST] !== 1) putHost(v, buf, o);
+  if (!copyFields(v, buf, e, true) && sup[N_HOST] !== 1) putHost(v, buf, o);
   if (v.body === BODY_LENGTH) putContentLength(v.contentLength);
   else if (v.body === BODY_CHUNKED) putBytes(TE_CHUNKED);
   const upgrade = v.upgrade !== undefined;
@@ -209,21 +250,6 @@ export function writeUpstreamRequest(
   putBytes(e.setLines);
   putPair(CR, LF);
   return end();
-}
-
-/** Copies the end-to-end request fields; returns whether a Host was among them. */
-function copyRequestFields(v: RequestView, buf: Uint8Array, e: CompiledEdits): boolean {
-  const f = v.fields;
-  let hasHost = false;
-  for (let i = 0; i < v.fieldCount; i++) {
-    const at = i * STRIDE;
-    if (dropped(v, f, at, buf)) continue;
-    const id = f[at + F_ID];
-    if (id === N_X_FORWARDED_FOR || id === N_VIA || id === N_X_FORWARDED_PROTO || id === N_X_FORWARDED_HOST) continue;
-    if (id === N_HOST) hasHost = true;
-    if (!edited(e, f, at, buf)) putField(buf, f, at);
-  }
-  return hasHost;
 }
 
 /** Host for a request that had none: the target's authority, else the default. */
@@ -266,12 +292,8 @@ export function writeClientResponse(
   const plan = responsePlan(v, clientVersion, keepAlive, forceClose);
   begin(out, outAt);
   putStatusLine(v, buf);
-  const e = o.edits, f = v.fields;
-  for (let i = 0; i < v.fieldCount; i++) {
-    const at = i * STRIDE;
-    if (dropped(v, f, at, buf) || f[at + F_ID] === N_VIA) continue;
-    if (!edited(e, f, at, buf)) putField(buf, f, at);
-  }
+  const e = o.edits;
+  copyFields(v, buf, e, false);
   putResponseFraming(v, plan);
   putResponseConnection(v, buf, plan, clientVersion === "HTTP/1.1");
   if (e.suppressedId[N_VIA] !== 1) putList(v, buf, N_VIA, VIA, v.version === "HTTP/1.1" ? o.via11 : o.via10);
