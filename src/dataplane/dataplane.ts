@@ -70,6 +70,7 @@ export class DataPlane {
     const io: IoContext = {
       sys, pool, counters, now, budget: STEP_BUDGET,
       copyBuffer: new Uint8Array(COPY_BUFFER_SIZE), joinBuffer: new Uint8Array(COPY_BUFFER_SIZE),
+      headBuffer: new Uint8Array(COPY_BUFFER_SIZE),
     };
     const upstreams = init.upstreams.map((u) => toTarget(u, init.listeners.length + init.routeCount));
     const L = init.listeners.length;

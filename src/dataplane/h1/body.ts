@@ -19,7 +19,7 @@ import { EAGAIN } from "../../../ffi/constants.ts";
 import { chunkSizeLine, forwardableTrailers, parseChunkDataEnd, parseChunkLine, parseTrailers } from "../../http/chunked.ts";
 import { encodeLatin1 } from "../../http/chars.ts";
 import { DEFAULT_LIMITS, HeadScan } from "../../http/head.ts";
-import type { ResponseFraming } from "../../http/response.ts";
+import { BODY_CHUNKED, BODY_LENGTH, BODY_NONE } from "../../http/wire/mod.ts";
 import type { InBuffer } from "../io/inbuf.ts";
 import { type IoContext, S_DONE, S_FAILED, S_WAITING, S_YIELD, type Stream, UNTIL_EOF } from "../io/stream.ts";
 
@@ -64,8 +64,12 @@ export class BodyForwarder {
     private readonly badStatus: number,
   ) {}
 
-  /** Starts a body with `framing`, at most `maxBody` bytes; the head was already queued on the stream. */
-  start(framing: ResponseFraming, maxBody = Number.MAX_SAFE_INTEGER, dechunk = false): void {
+  /**
+   * Starts a body framed as `kind` (BODY_NONE, BODY_LENGTH with `length`,
+   * BODY_CHUNKED, BODY_CLOSE), at most `maxBody` bytes; the head was already
+   * queued on the stream.
+   */
+  start(kind: number, length: number, maxBody = Number.MAX_SAFE_INTEGER, dechunk = false): void {
     this.#failed = false;
     this.#scan.reset();
     this.#pendingCrlf = false;
@@ -74,10 +78,9 @@ export class BodyForwarder {
     this.bodyBytes = 0;
     this.status = 0;
     this.reason = "";
-    const kind = framing.kind;
-    if (kind === "none") { this.#state = LAST; return; }
-    if (kind === "chunked") { this.#state = CHUNK_LINE; return; }
-    const total = kind === "length" ? framing.length : UNTIL_EOF;
+    if (kind === BODY_NONE) { this.#state = LAST; return; }
+    if (kind === BODY_CHUNKED) { this.#state = CHUNK_LINE; return; }
+    const total = kind === BODY_LENGTH ? length : UNTIL_EOF;
     if (total !== UNTIL_EOF && total > maxBody) {
       this.#tooLarge();
       return;

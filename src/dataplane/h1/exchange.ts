@@ -16,10 +16,16 @@
  *
  * @module
  */
-import { HeadScan, type HeadLimits } from "../../http/head.ts";
-import type { RequestHead } from "../../http/request.ts";
-import type { ResponseHead } from "../../http/response.ts";
-import { clientResponsePlan } from "../../http/rewrite.ts";
+import type { HeadLimits } from "../../http/head.ts";
+import {
+  BODY_CLOSE,
+  BODY_NONE,
+  PLAN_DECHUNK,
+  PLAN_KEEP_ALIVE,
+  PLAN_SEND,
+  type RequestView,
+  responsePlan,
+} from "../../http/wire/mod.ts";
 import { F } from "../../stats/layout.ts";
 import type { UpstreamTarget } from "../context.ts";
 import type { HttpListenerSettings, HttpWorkerContext } from "../http_context.ts";
@@ -27,10 +33,11 @@ import type { Endpoint } from "../io/endpoint.ts";
 import type { InBuffer } from "../io/inbuf.ts";
 import type { Handler } from "../io/loop.ts";
 import { S_FAILED, type Stream } from "../io/stream.ts";
+import { EAGAIN } from "../../../ffi/constants.ts";
 import type { RouteInit } from "../protocol.ts";
 import { CONNECTED, type ConnectResult, EXHAUSTED, PENDING, UpstreamConnector } from "../upstream/connector.ts";
 import { B_DONE, B_FAILED, B_YIELD, BodyForwarder } from "./body.ts";
-import { isHeadError, queueRequestHead, queueResponseHead, readResponseHead } from "./heads.ts";
+import type { RequestHeads, ResponseHeads } from "./heads.ts";
 
 /** Waiting for readiness. */
 export const X_WAIT = 0;
@@ -65,7 +72,8 @@ export interface ExchangeParts {
   readonly uin: InBuffer;
   readonly c2u: Stream;
   readonly u2c: Stream;
-  readonly clientAddress: string;
+  readonly requestHeads: RequestHeads;
+  readonly responseHeads: ResponseHeads;
   readonly limits: HeadLimits;
   /** An upstream was picked: its scope counts the streams' bytes from now on. */
   upstreamChosen(target: UpstreamTarget): void;
@@ -73,9 +81,9 @@ export interface ExchangeParts {
 
 /** One request and its response. */
 export class Exchange {
-  req: RequestHead | null = null;
+  /** The request (the connection's reused view; valid while the exchange runs). */
+  req: RequestView | null = null;
   route: RouteInit | null = null;
-  resp: ResponseHead | null = null;
   /** Status sent to the client (0 until a final head was queued). */
   status = 0;
   errorStatus = 0;
@@ -89,9 +97,12 @@ export class Exchange {
   #target = "";
   #informational = 0;
   #forceClose = false;
+  /** Bytes of the request head still at the start of the client's input buffer (0 once sent). */
+  #headPending = 0;
+  /** The response's framing is close-delimited or it asked to close: the upstream connection ends with it. */
+  #upstreamCloses = false;
   readonly #reqBody: BodyForwarder;
   readonly #respBody: BodyForwarder;
-  readonly #responseScan = new HeadScan();
 
   constructor(
     private readonly ctx: HttpWorkerContext,
@@ -104,11 +115,15 @@ export class Exchange {
     this.#respBody = new BodyForwarder(parts.uin, parts.u2c, 502);
   }
 
-  /** Starts `req` on `route` (forwarded with `target`): picks an upstream and connects. */
-  begin(req: RequestHead, route: RouteInit, target: string, forceClose: boolean): ExchangeOutcome {
-    this.req = req;
+  /**
+   * Starts the parsed request (`headLength` bytes still in the client's input
+   * buffer) on `route`, forwarded with `target`: picks an upstream and connects.
+   */
+  begin(headLength: number, route: RouteInit, target: string, forceClose: boolean): ExchangeOutcome {
+    this.req = this.parts.requestHeads.view;
     this.route = route;
-    this.resp = null;
+    this.#headPending = headLength;
+    this.#upstreamCloses = true;
     this.status = this.errorStatus = 0;
     this.errorReason = "";
     this.keepClient = false;
@@ -172,8 +187,8 @@ export class Exchange {
    * pool when it can carry another request (no stray byte, no EOF).
    */
   finish(): void {
-    const resp = this.resp!, up = this.parts.up;
-    const reusable = resp.keepAlive && resp.framing.kind !== "close" && this.parts.uin.size === 0 && !up.eof &&
+    const up = this.parts.up;
+    const reusable = !this.#upstreamCloses && this.parts.uin.size === 0 && !up.eof &&
       this.#reqBody.done && this.listener.http.upstreamKeepAlive > 0;
     if (reusable) {
       const fd = this.connector.detach();
@@ -198,6 +213,7 @@ export class Exchange {
 
   #end(): void {
     this.#phase = COMPLETE;
+    this.#consumeHead();
     this.parts.up.reset(-1);
     this.parts.uin.start = this.parts.uin.end = 0;
     this.parts.uin.release();
@@ -212,19 +228,32 @@ export class Exchange {
     return X_WAIT;
   }
 
+  /**
+   * Queues the request head and starts its body. A retry (no body) writes the
+   * head again from the same view: nothing refilled the client's input buffer
+   * since, so the spans still point at its bytes.
+   */
   #sendRequest(): ExchangeOutcome {
-    const { c2u, up } = this.parts, req = this.req!;
+    const { c2u, up, cin } = this.parts, req = this.req!;
     this.parts.upstreamChosen(this.connector.target!);
     up.reset(this.connector.fd);
     if (this.connector.fromPool) up.readable = false; // the probe just found nothing to read
     c2u.reuse(this.ctx.io);
-    queueRequestHead(c2u, req, this.route!, this.parts.clientAddress, this.#target);
-    this.#reqBody.start(req.framing, this.route!.maxBodySize);
+    this.parts.requestHeads.queueUpstream(this.ctx.io, c2u, cin, this.route!, this.#target);
+    this.#consumeHead();
+    this.#reqBody.start(req.body, req.contentLength, this.route!.maxBodySize);
     if (this.#reqBody.failed) return this.#error(this.#reqBody.status, this.#reqBody.reason);
     this.upstreamStartedAt = this.ctx.now;
-    this.#responseScan.reset();
+    this.parts.responseHeads.reset();
     this.#phase = AWAITING_HEAD;
     return this.step();
+  }
+
+  /** Marks the request head consumed from the client's input buffer (once). */
+  #consumeHead(): void {
+    if (this.#headPending === 0) return;
+    this.parts.cin.consume(this.#headPending);
+    this.#headPending = 0;
   }
 
   #requestBodyFailed(): ExchangeOutcome {
@@ -237,25 +266,23 @@ export class Exchange {
 
   /** Reads the response head; X_WAIT also when it moved on to the body. */
   #awaitHead(): ExchangeOutcome {
-    const { uin, up, u2c } = this.parts;
+    const { uin, up, u2c, responseHeads } = this.parts;
     for (;;) {
-      const head = readResponseHead(uin, this.parts.limits, this.req!.method, this.#responseScan);
-      if (isHeadError(head)) return this.#error(head.status, head.reason);
-      if (head !== undefined) {
-        const r = this.#onResponseHead(head);
+      const n = responseHeads.read(uin, this.parts.limits, this.req!.method);
+      if (n < 0) return this.#error(502, `bad response from upstream: ${responseHeads.view.errorReason}`);
+      if (n > 0) {
+        const r = this.#onResponseHead(n);
         if (r !== X_WAIT || this.#phase !== AWAITING_HEAD) return r;
         continue;
       }
       if (up.eof) return this.#noResponse("upstream closed without a response");
       if (!up.readable) break;
-      const n = uin.fill(this.ctx.sys, up);
-      if (n === 0) return this.#noResponse("upstream closed without a response");
-      if (n < 0 && up.readable) return this.#noResponse("upstream connection failed");
-      if (n < 0) break;
+      const got = uin.fill(this.ctx.sys, up);
+      if (got === 0) return this.#noResponse("upstream closed without a response");
+      if (got < 0 && got !== -EAGAIN) return this.#noResponse("upstream connection failed");
+      if (got < 0) break;
       u2c.lastRead = this.ctx.now;
     }
-    // Forwarded 1xx heads wait for the client here.
-    if (!u2c.idle && u2c.step(this.ctx.io) === S_FAILED) return X_CLOSE;
     return X_WAIT;
   }
 
@@ -268,7 +295,7 @@ export class Exchange {
   #noResponse(reason: string): ExchangeOutcome {
     const req = this.req!;
     const retry = this.connector.fromPool && this.parts.uin.size === 0 && this.#informational === 0 &&
-      req.framing.kind === "none" && IDEMPOTENT.has(req.method);
+      req.body === BODY_NONE && IDEMPOTENT.has(req.method);
     if (!retry) return this.#error(502, reason);
     this.#countRetry();
     this.parts.up.reset(-1);
@@ -283,20 +310,26 @@ export class Exchange {
     if (t) c[t.base + F.retries]++;
   }
 
-  #onResponseHead(resp: ResponseHead): ExchangeOutcome {
-    const req = this.req!, u2c = this.parts.u2c;
-    const plan = clientResponsePlan(resp, { clientVersion: req.version, keepAlive: req.keepAlive });
-    if (resp.status < 200 && resp.status !== 101) {
+  /** A response head of `length` bytes was parsed: queue what the client gets of it. */
+  #onResponseHead(length: number): ExchangeOutcome {
+    const req = this.req!, { u2c, uin, responseHeads } = this.parts, v = responseHeads.view, io = this.ctx.io;
+    if (v.status < 200 && v.status !== 101) {
       if (++this.#informational > MAX_INFORMATIONAL) return this.#error(502, "too many informational responses from upstream");
-      if (plan.send) queueResponseHead(u2c, resp, { req, route: this.route, keepAlive: true, forceClose: false });
-      return X_WAIT;
+      if (responsePlan(v, req.version, req.keepAlive) & PLAN_SEND) responseHeads.queueClient(io, u2c, uin, this.route, req, true, false);
+      uin.consume(length);
+      // Sent now (or copied out of the shared head buffer) before the next head is parsed.
+      return u2c.step(io) === S_FAILED ? X_CLOSE : X_WAIT;
     }
-    this.resp = resp;
-    this.status = resp.status;
-    queueResponseHead(u2c, resp, { req, route: this.route, keepAlive: req.keepAlive, forceClose: this.#forceClose });
-    if (resp.tunnel && req.upgrade !== undefined) return X_TUNNEL;
-    this.keepClient = plan.keepAlive && !this.#forceClose;
-    this.#respBody.start(resp.framing, Number.MAX_SAFE_INTEGER, plan.dechunk);
+    const plan = responsePlan(v, req.version, req.keepAlive, this.#forceClose);
+    this.status = v.status;
+    this.#upstreamCloses = !v.keepAlive || v.body === BODY_CLOSE;
+    responseHeads.queueClient(io, u2c, uin, this.route, req, req.keepAlive, this.#forceClose);
+    uin.consume(length);
+    if (v.tunnel && req.upgrade !== undefined) {
+      return u2c.step(io) === S_FAILED ? X_CLOSE : X_TUNNEL;
+    }
+    this.keepClient = (plan & PLAN_KEEP_ALIVE) !== 0;
+    this.#respBody.start(v.body, v.contentLength, Number.MAX_SAFE_INTEGER, (plan & PLAN_DECHUNK) !== 0);
     this.#phase = RESPONSE_BODY;
     return X_WAIT;
   }

@@ -1,78 +1,136 @@
 /**
- * The session's seam to the head parsers and writers: parse a request or a
- * response head out of an input buffer, and queue the rewritten head on a
- * stream. Nothing here keeps state between calls but the scans it is given.
+ * The session's heads on bytes: parse a request or response head out of an
+ * input buffer into a reused view (src/http/wire), and queue the rewritten
+ * head on a stream, written into the worker's reused head buffer. On the
+ * steady keep-alive path nothing here allocates: route options are compiled
+ * once per connection and route, and strings only exist for what routing
+ * needs (method, target, Host), reused while their bytes repeat.
+ *
+ * A view's spans point into the input buffer it was parsed from: the head
+ * must be written before that buffer is compacted or refilled.
  *
  * @module
  */
 import { encodeLatin1 } from "../../http/chars.ts";
-import type { HeadLimits, HeadScan } from "../../http/head.ts";
-import { parseRequestHead, type RequestHead } from "../../http/request.ts";
-import { parseResponseHead, type ResponseHead } from "../../http/response.ts";
-import { clientResponseHead, upstreamRequestHead } from "../../http/rewrite.ts";
+import { HeadScan, type HeadLimits } from "../../http/head.ts";
+import type { RequestHead } from "../../http/request.ts";
+import { upstreamRequestHead } from "../../http/rewrite.ts";
+import {
+  type CompiledRequestOptions,
+  type CompiledResponseOptions,
+  compileRequestOptions,
+  compileResponseOptions,
+  parseRequestInto,
+  parseResponseInto,
+  RequestView,
+  ResponseView,
+  toRequestHead,
+  writeClientResponse,
+  writeUpstreamRequest,
+} from "../../http/wire/mod.ts";
 import type { InBuffer } from "../io/inbuf.ts";
-import type { Stream } from "../io/stream.ts";
+import type { IoContext, Stream } from "../io/stream.ts";
 import type { RouteInit } from "../protocol.ts";
 
 /** The proxy's name in Via. */
 export const VIA_NAME = "spliced";
 
-/** A head, an error to answer with, or undefined for "read more". */
-export type HeadOutcome<T> = T | { status: number; reason: string } | undefined;
+/** One connection's request heads: its view, scan state and compiled route options. */
+export class RequestHeads {
+  readonly view = new RequestView();
+  readonly #scan = new HeadScan();
+  #route: RouteInit | null = null;
+  #options: CompiledRequestOptions | null = null;
 
-/** Parses the request head at the start of `input` and consumes it when complete. */
-export function readRequestHead(input: InBuffer, limits: HeadLimits, scan: HeadScan): HeadOutcome<RequestHead> {
-  if (input.size === 0) return undefined;
-  const r = parseRequestHead(input.buf, input.start, input.end, limits, scan);
-  if (r.kind === "incomplete") return undefined;
-  if (r.kind === "error") return { status: r.status, reason: r.reason };
-  input.consume(r.length);
-  return r.head;
+  constructor(private readonly clientAddress: string) {}
+
+  /** Parses the head at the start of `input` (not consumed): its length, 0 for "read more", -1 for an error in the view. */
+  read(input: InBuffer, limits: HeadLimits): number {
+    if (input.size === 0) return 0;
+    return parseRequestInto(this.view, input.buf, input.start, input.end, limits, this.#scan);
+  }
+
+  /** Today's object form of the parsed head, for the slow paths (static files); allocates. */
+  toHead(input: InBuffer): RequestHead {
+    return toRequestHead(this.view, input.buf);
+  }
+
+  /**
+   * Queues on `out` the head to send upstream for the parsed request (its bytes
+   * still in `input`), forwarded with `target` (the normalised path).
+   */
+  queueUpstream(io: IoContext, out: Stream, input: InBuffer, route: RouteInit, target: string): void {
+    const v = this.view;
+    if (target !== v.target) return out.push(encodeLatin1(this.#slowHead(input, route, target)));
+    const o = this.#optionsFor(route);
+    let n = writeUpstreamRequest(v, input.buf, io.headBuffer, 0, o);
+    while (n < 0) n = writeUpstreamRequest(v, input.buf, growHeadBuffer(io), 0, o);
+    out.push(io.headBuffer, 0, n);
+  }
+
+  /** A target that normalisation changed is written by the string path (rare). */
+  #slowHead(input: InBuffer, route: RouteInit, target: string): string {
+    const req = { ...this.toHead(input), target, targetForm: "origin" as const };
+    return upstreamRequestHead(req, {
+      clientAddress: this.clientAddress, proto: "http", viaName: VIA_NAME,
+      setHeaders: route.requestHeaders?.set, removeHeaders: route.requestHeaders?.remove,
+      pathPrefixStrip: route.stripPrefix ? route.path : undefined,
+    });
+  }
+
+  #optionsFor(route: RouteInit): CompiledRequestOptions {
+    if (this.#route === route && this.#options !== null) return this.#options;
+    this.#route = route;
+    return this.#options = compileRequestOptions({
+      clientAddress: this.clientAddress, proto: "http", viaName: VIA_NAME,
+      setHeaders: route.requestHeaders?.set, removeHeaders: route.requestHeaders?.remove,
+      pathPrefixStrip: route.stripPrefix ? route.path : undefined,
+    });
+  }
 }
 
-/** Parses the response head at the start of `input` (to a `method` request) and consumes it. */
-export function readResponseHead(
-  input: InBuffer,
-  limits: HeadLimits,
-  method: string,
-  scan: HeadScan,
-): HeadOutcome<ResponseHead> {
-  if (input.size === 0) return undefined;
-  const r = parseResponseHead(input.buf, input.start, input.end, limits, method, scan);
-  if (r.kind === "incomplete") return undefined;
-  if (r.kind === "error") return { status: 502, reason: `bad response from upstream: ${r.reason}` };
-  input.consume(r.length);
-  return r.head;
+/** Compiled response options by route (per worker: each worker has its own module instance). */
+const responseOptions = new WeakMap<RouteInit, CompiledResponseOptions>();
+
+/** One connection's response heads. */
+export class ResponseHeads {
+  readonly view = new ResponseView();
+  readonly #scan = new HeadScan();
+
+  /** Forgets a partly scanned head (a new exchange). */
+  reset(): void {
+    this.#scan.reset();
+  }
+
+  /** Parses the head at the start of `input` (not consumed), for a `method` request. */
+  read(input: InBuffer, limits: HeadLimits, method: string): number {
+    if (input.size === 0) return 0;
+    return parseResponseInto(this.view, input.buf, input.start, input.end, limits, method, this.#scan);
+  }
+
+  /** Queues on `out` the head to send the client for the parsed response (its bytes still in `input`). */
+  queueClient(io: IoContext, out: Stream, input: InBuffer, route: RouteInit | null, req: RequestView, keepAlive: boolean, forceClose: boolean): void {
+    const o = optionsOf(route);
+    let n = writeClientResponse(this.view, input.buf, io.headBuffer, 0, o, req.version, keepAlive, forceClose);
+    while (n < 0) n = writeClientResponse(this.view, input.buf, growHeadBuffer(io), 0, o, req.version, keepAlive, forceClose);
+    out.push(io.headBuffer, 0, n);
+  }
 }
 
-/** True when a read outcome is an error to answer. */
-export function isHeadError<T extends object>(x: HeadOutcome<T>): x is { status: number; reason: string } {
-  return x !== undefined && "status" in x && "reason" in x && !("headers" in x);
+const NO_ROUTE_OPTIONS = compileResponseOptions({ viaName: VIA_NAME });
+
+function optionsOf(route: RouteInit | null): CompiledResponseOptions {
+  if (route === null) return NO_ROUTE_OPTIONS;
+  let o = responseOptions.get(route);
+  if (o === undefined) {
+    o = compileResponseOptions({ viaName: VIA_NAME, setHeaders: route.responseHeaders?.set, removeHeaders: route.responseHeaders?.remove });
+    responseOptions.set(route, o);
+  }
+  return o;
 }
 
-/** Queues the head sent upstream for `req` on `route`, routed by `path` (the normalised target). */
-export function queueRequestHead(out: Stream, req: RequestHead, route: RouteInit, clientAddress: string, target: string): void {
-  const head = upstreamRequestHead(target === req.target ? req : { ...req, target, targetForm: "origin" }, {
-    clientAddress, proto: "http", viaName: VIA_NAME,
-    setHeaders: route.requestHeaders?.set, removeHeaders: route.requestHeaders?.remove,
-    pathPrefixStrip: route.stripPrefix ? route.path : undefined,
-  });
-  out.push(encodeLatin1(head));
-}
-
-/** Options of a response head sent to the client. */
-export interface ClientHeadOptions {
-  readonly req: RequestHead;
-  readonly route: RouteInit | null;
-  readonly keepAlive: boolean;
-  readonly forceClose: boolean;
-}
-
-/** Queues the head sent to the client for `resp`. */
-export function queueResponseHead(out: Stream, resp: ResponseHead, o: ClientHeadOptions): void {
-  const head = clientResponseHead(resp, {
-    clientVersion: o.req.version, keepAlive: o.keepAlive, viaName: VIA_NAME, forceClose: o.forceClose,
-    setHeaders: o.route?.responseHeaders?.set, removeHeaders: o.route?.responseHeaders?.remove,
-  });
-  out.push(encodeLatin1(head));
+/** Doubles the worker's head buffer (a head with large edits did not fit). */
+function growHeadBuffer(io: IoContext): Uint8Array {
+  io.headBuffer = new Uint8Array(io.headBuffer.length * 4);
+  return io.headBuffer;
 }

@@ -42,7 +42,7 @@ export class LocalAnswer {
   constructor(private readonly ctx: HttpWorkerContext, private readonly out: Stream) {}
 
   /** An error response: to `req` when the error is about it, else to no request at all. */
-  error(status: number, reason: string, req: RequestHead | null, keepIfAllowed: boolean): void {
+  error(status: number, reason: string, req: { readonly method: string; readonly keepAlive: boolean } | null, keepIfAllowed: boolean): void {
     this.#begin(status);
     this.keepAlive = keepIfAllowed && req !== null && req.keepAlive;
     this.out.push(plainResponse(status, reason, { keepAlive: this.keepAlive, headOnly: req?.method === "HEAD" }));

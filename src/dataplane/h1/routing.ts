@@ -10,12 +10,19 @@
  * @module
  */
 import { normalizePath } from "../../http/path.ts";
-import type { RequestHead } from "../../http/request.ts";
+import type { TargetForm } from "../../http/request.ts";
 import type { RouteInit } from "../protocol.ts";
 import { matchPath, matchRoute } from "../routes.ts";
 
 /** Why a target is refused. */
 export const REFUSED_TARGET = "request target with an encoded or hidden dot-segment, or a bad %-escape";
+
+/** What routing reads of a request. */
+export interface Routable {
+  readonly target: string;
+  readonly host: string | undefined;
+  readonly targetForm: TargetForm;
+}
 
 /** The routing decision for one connection's latest request. */
 export class RouteChoice {
@@ -30,7 +37,7 @@ export class RouteChoice {
   #routes: readonly RouteInit[] | null = null;
 
   /** Routes `req` among `routes` (the same inputs as last time cost nothing). */
-  decide(routes: readonly RouteInit[], req: RequestHead): void {
+  decide(routes: readonly RouteInit[], req: Routable): void {
     if (req.target === this.#raw && req.host === this.#host && routes === this.#routes) return;
     this.#raw = req.target;
     this.#host = req.host;
@@ -53,7 +60,7 @@ export class RouteChoice {
 }
 
 /** An origin-form target that normalisation leaves unchanged: no escape, no dot-segment, no backslash. */
-function isPlainPath(target: string): boolean {
+export function isPlainPath(target: string): boolean {
   if (target.charCodeAt(0) !== 0x2f) return false;
   for (let i = 0; i < target.length; i++) {
     const c = target.charCodeAt(i);

@@ -15,8 +15,7 @@
 import * as C from "../../../ffi/constants.ts";
 import { formatEndpoint } from "../../../ffi/sockaddr.ts";
 import type { HeadLimits } from "../../http/head.ts";
-import { HeadScan } from "../../http/head.ts";
-import type { RequestHead } from "../../http/request.ts";
+import { BODY_LENGTH, BODY_NONE, type RequestView } from "../../http/wire/mod.ts";
 import { observe } from "../../stats/histogram.ts";
 import { F, H } from "../../stats/layout.ts";
 import type { ConnectionInfo, Session, UpstreamTarget } from "../context.ts";
@@ -30,7 +29,7 @@ import { Tunnel, TUNNEL_DONE, TUNNEL_RESET, TUNNEL_YIELD } from "../io/tunnel.ts
 import type { RouteInit } from "../protocol.ts";
 import { REFUSED_TARGET, RouteChoice } from "./routing.ts";
 import { Exchange, type ExchangeOutcome, X_CLOSE, X_DONE, X_EARLY, X_ERROR, X_TUNNEL, X_WAIT, X_YIELD } from "./exchange.ts";
-import { isHeadError, readRequestHead } from "./heads.ts";
+import { RequestHeads, ResponseHeads } from "./heads.ts";
 import { L_DONE, L_FAILED, LINGER_MS, LocalAnswer, lingerDone } from "./local.ts";
 
 const READING = 0, EXCHANGE = 1, LOCAL = 2, TUNNEL = 3, LINGER = 4, CLOSED = 5;
@@ -52,14 +51,14 @@ export class HttpSession implements Handler, Session {
   readonly #exchange: Exchange;
   readonly #local: LocalAnswer;
   readonly #limits: HeadLimits;
-  readonly #requestScan = new HeadScan();
+  readonly #requestHeads: RequestHeads;
   readonly #routing = new RouteChoice();
   readonly #clientAddress: string;
   #phase = READING;
   #tunnel: Tunnel | null = null;
   #draining = false;
-  /** The request being answered; null while reading one, or for a head that did not parse. */
-  #req: RequestHead | null = null;
+  /** The request being answered (the reused view); null while reading one, or for a head that did not parse. */
+  #req: RequestView | null = null;
   #route: RouteInit | null = null;
   /** When the current head's first byte arrived, or the connection went idle. */
   #headStartedAt = 0;
@@ -80,9 +79,10 @@ export class HttpSession implements Handler, Session {
     this.#u2c = new Stream(this.#up, this.#client, F.bytes_upstream_to_client, [0, listener.base]);
     const peer = peerAddress(ctx.sys, fd);
     this.#clientAddress = peer ? peer.host : "";
+    this.#requestHeads = new RequestHeads(this.#clientAddress);
     this.#exchange = new Exchange(ctx, listener, {
       client: this.#client, up: this.#up, cin: this.#cin, uin: this.#uin, c2u: this.#c2u, u2c: this.#u2c,
-      clientAddress: this.#clientAddress, limits: this.#limits,
+      requestHeads: this.#requestHeads, responseHeads: new ResponseHeads(), limits: this.#limits,
       upstreamChosen: (target) => this.#setScopes(this.#route, target),
     }, this);
     this.#local = new LocalAnswer(ctx, this.#u2c);
@@ -180,12 +180,13 @@ export class HttpSession implements Handler, Session {
   #readHead(): void {
     const cin = this.#cin, client = this.#client;
     for (;;) {
-      const head = readRequestHead(cin, this.#limits, this.#requestScan);
-      if (isHeadError(head)) {
+      const length = this.#requestHeads.read(cin, this.#limits);
+      if (length < 0) {
+        const view = this.#requestHeads.view;
         this.#beginRequest(null);
-        return this.#localError(head.status, head.reason, false);
+        return this.#localError(view.errorStatus, view.errorReason, false);
       }
-      if (head !== undefined) return this.#startRequest(head);
+      if (length > 0) return this.#startRequest(length);
       if (client.eof) return this.#close();
       if (!client.readable) return cin.release();
       const wasEmpty = cin.size === 0;
@@ -197,7 +198,7 @@ export class HttpSession implements Handler, Session {
   }
 
   /** Counts the request and points the streams' counters at its scopes. */
-  #beginRequest(req: RequestHead | null, route: RouteInit | null = null): void {
+  #beginRequest(req: RequestView | null, route: RouteInit | null = null): void {
     this.#req = req;
     this.#route = route;
     this.#inAt = this.#c2u.moved;
@@ -207,31 +208,48 @@ export class HttpSession implements Handler, Session {
     this.#count(F.requests_total);
     if (route) this.ctx.counters[this.ctx.routeBase(route.index) + F.requests_total]++;
     this.#exchangeStartedAt = this.ctx.now;
+    this.#viaExchange = false;
   }
 
   #exchangeStartedAt = 0;
+  /** The current request went to an upstream (else it was answered here). */
+  #viaExchange = false;
 
-  #startRequest(req: RequestHead): void {
-    const routed = this.#routing;
+  /** A request head of `length` bytes is at the start of the input buffer (not consumed yet). */
+  #startRequest(length: number): void {
+    const req = this.#requestHeads.view, routed = this.#routing;
     routed.decide(this.listener.http.routes, req);
-    if (routed.refused) {
-      this.#beginRequest(req);
-      return this.#localError(400, REFUSED_TARGET, false);
-    }
     const route = routed.route;
     this.#beginRequest(req, route ?? null);
-    if (!route) return this.#localError(404, "no route", req.framing.kind === "none");
-    if (req.framing.kind === "length" && req.framing.length > route.maxBodySize) {
-      return this.#localError(413, "body larger than the route allows", false);
-    }
-    if (route.staticRoot !== undefined) {
-      this.#local.serveFile(route, req, this.#client);
-      this.#countStatus(this.#local.status);
-      this.#phase = LOCAL;
-      return;
+    if (route === undefined || routed.refused || route.staticRoot !== undefined ||
+      (req.body === BODY_LENGTH && req.contentLength > route.maxBodySize)) {
+      return this.#answerLocally(length, route);
     }
     this.#phase = EXCHANGE;
-    this.#onExchange(this.#exchange.begin(req, route, routed.target, this.#draining));
+    this.#viaExchange = true;
+    this.#onExchange(this.#exchange.begin(length, route, routed.target, this.#draining));
+  }
+
+  /** Refused targets, no route, bodies over the limit and static files: answered here. */
+  #answerLocally(length: number, route: RouteInit | undefined): void {
+    const req = this.#requestHeads.view;
+    if (this.#routing.refused) {
+      this.#cin.consume(length);
+      return this.#localError(400, REFUSED_TARGET, false);
+    }
+    if (route === undefined) {
+      this.#cin.consume(length);
+      return this.#localError(404, "no route", req.body === BODY_NONE);
+    }
+    if (route.staticRoot === undefined) {
+      this.#cin.consume(length);
+      return this.#localError(413, "body larger than the route allows", false);
+    }
+    const head = this.#requestHeads.toHead(this.#cin);
+    this.#cin.consume(length);
+    this.#local.serveFile(route, head, this.#client);
+    this.#countStatus(this.#local.status);
+    this.#phase = LOCAL;
   }
 
   // ---- the exchange ------------------------------------------------------------
@@ -372,14 +390,14 @@ export class HttpSession implements Handler, Session {
     for (let i = 0; i < scopes.length; i++) observe(this.ctx.counters, scopes[i] + H.http_request_seconds, elapsed);
     const log = this.listener.accessLog;
     if (!log) return;
-    const req = this.#req, ex = this.#exchange;
-    const upstreamMs = ex.req === req && ex.upstreamStartedAt ? this.ctx.now - ex.upstreamStartedAt : 0;
+    const req = this.#req, ex = this.#exchange, upstream = this.#viaExchange;
+    const upstreamMs = upstream && ex.upstreamStartedAt ? this.ctx.now - ex.upstreamStartedAt : 0;
     log.write({
       time: new Date().toISOString(), listener: this.listener.name, route: this.#route?.id ?? "",
       client: this.#clientAddress, method: req?.method ?? "", target: req?.target ?? "", host: req?.host ?? "",
       status, bytes_in: this.#c2u.moved - this.#inAt, bytes_out: this.#u2c.moved + this.#local.fileBytes - this.#outAt,
       bytes_spliced: this.#c2u.spliced + this.#u2c.spliced - this.#splicedAt,
-      upstream: ex.req === req ? ex.connector.target?.id ?? "" : "",
+      upstream: upstream ? ex.connector.target?.id ?? "" : "",
       duration_ms: Math.round((this.ctx.now - this.#exchangeStartedAt) * 100) / 100,
       upstream_ms: Math.round(upstreamMs * 100) / 100,
     });

@@ -19,7 +19,7 @@ function setUp(opts: { budget?: number; pipeSize?: number } = {}) {
   const a = fake.socket(), b = fake.socket();
   const io: IoContext = {
     sys: fake.sys, pool: new PipePool(fake.sys, opts.pipeSize ?? 65536), counters: new Float64Array(SCOPE_SIZE),
-    copyBuffer: new Uint8Array(4096), joinBuffer: new Uint8Array(4096), budget: opts.budget ?? 1 << 20, now: 1,
+    copyBuffer: new Uint8Array(4096), joinBuffer: new Uint8Array(4096), headBuffer: new Uint8Array(4096), budget: opts.budget ?? 1 << 20, now: 1,
   };
   const src = new Endpoint(a.fd), dst = new Endpoint(b.fd);
   const stream = new Stream(src, dst, F.bytes_client_to_upstream, [0]);

@@ -58,6 +58,8 @@ export interface IoContext {
   readonly copyBuffer: Uint8Array;
   /** Reused buffer for joining queued pieces into one write. */
   readonly joinBuffer: Uint8Array;
+  /** Reused buffer outgoing heads are written into (grown when a head does not fit). */
+  headBuffer: Uint8Array;
   /** Most bytes one step takes out of its source. */
   budget: number;
   /** Monotonic milliseconds, refreshed by the worker once per epoll batch. */
