@@ -74,10 +74,10 @@ function filesUnder(dir: string): string[] {
   return sourceFiles(join(ROOT, dir)).map((p) => relative(ROOT, p).split(sep).join("/")).sort();
 }
 
-/** Source files under src/ (tests and test fakes excluded) whose text matches `pattern`. */
+/** Source files under src/ (tests and test support excluded: `_*` files and anything under a `_*` folder) whose text matches `pattern`. */
 function productionFilesMatching(pattern: RegExp): string[] {
   return filesUnder("src")
-    .filter((f) => !f.endsWith(".test.ts") && !f.split("/").pop()!.startsWith("_"))
+    .filter((f) => !f.endsWith(".test.ts") && !f.split("/").some((part) => part.startsWith("_")))
     .filter((f) => pattern.test(readFileSync(join(ROOT, f), "utf8")));
 }
 
@@ -97,4 +97,40 @@ test("boundary: the io layer imports nothing from HTTP, static files or TCP sess
 test("boundary: the import scan catches an io module importing the HTTP session", () => {
   assert.ok(IO_FORBIDDEN.test(`import { HttpSession } from "../h1/session.ts";`));
   assert.ok(!IO_FORBIDDEN.test(`import { Endpoint } from "./endpoint.ts";`));
+});
+
+/**
+ * A static import, re-export, side-effect import or dynamic import of a path
+ * ending in `.test.ts`. Deno registers the tests of every module a test file
+ * imports, so such an import runs the imported file's tests a second time;
+ * shared tables belong in a test-support module (`_*.ts`, `_cases/`).
+ */
+const TEST_IMPORT = /^\s*(?:(?:import|export)\b[^"'`]*?\bfrom|\}[^"'`]*?\bfrom|import)\s*["']([^"']*\.test\.ts)["']|\bimport\s*\(\s*["']([^"']*\.test\.ts)["']/;
+
+/** `line N: path` for each line of `text` that imports a test file. */
+function testImports(text: string): string[] {
+  return text.split("\n").flatMap((line, i) => {
+    const m = TEST_IMPORT.exec(line);
+    return m ? [`line ${i + 1}: ${m[1] ?? m[2]}`] : [];
+  });
+}
+
+/** Every `*.test.ts` under ffi/, src/ and test/, repo-relative. */
+function testFiles(): string[] {
+  return ["ffi", "src", "test"].flatMap(filesUnder).filter((f) => f.endsWith(".test.ts"));
+}
+
+test("boundary: no test file imports another test file (Deno would run its tests twice)", () => {
+  const files = testFiles();
+  assert.ok(files.includes("test/boundary.test.ts") && files.includes("src/http/wire/writer.test.ts"), "the scan sees the test files");
+  const offenders = files.flatMap((file) => testImports(readFileSync(join(ROOT, file), "utf8")).map((v) => `${file} ${v}`));
+  assert.deepEqual(offenders, [], `test files importing test files (move shared tables to a _cases/ module):\n  ${offenders.join("\n  ")}`);
+});
+
+test("boundary: the test-import scan catches each import form and passes support modules", () => {
+  assert.deepEqual(testImports(`import { X } from "../a.test.ts";`), ["line 1: ../a.test.ts"]);
+  assert.deepEqual(testImports(`import {\n  X,\n  Y,\n} from './a.test.ts';`), ["line 4: ./a.test.ts"]);
+  assert.deepEqual(testImports(`export { X } from "./a.test.ts";\nimport "./b.test.ts";`), ["line 1: ./a.test.ts", "line 2: ./b.test.ts"]);
+  assert.deepEqual(testImports("const m = await import(" + `"./b.test.ts");`), ["line 1: ./b.test.ts"]);
+  assert.deepEqual(testImports(`import { X } from "../_cases/request.ts";\n * every case of ../request.test.ts\nconst f = "a.test.ts";`), []);
 });

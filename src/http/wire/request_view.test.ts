@@ -1,11 +1,11 @@
 /**
  * The byte path of request heads against the string path: every table case
- * of ../request.test.ts (one-shot, byte by byte with one scan, on a fresh and
+ * of ../_cases/request.ts (one-shot, byte by byte with one scan, on a fresh and
  * on a reused view), limits, offsets, and the string caches.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ACCEPT, EARLY, REJECT } from "../request.test.ts";
+import { ACCEPT, EARLY, REJECT } from "../_cases/request.ts";
 import { encodeLatin1 } from "../chars.ts";
 import { DEFAULT_LIMITS, type HeadLimits, HeadScan } from "../head.ts";
 import { parseRequestHead } from "../request.ts";

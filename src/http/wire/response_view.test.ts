@@ -1,11 +1,11 @@
 /**
  * The byte path of response heads against the string path: every table case
- * of ../response.test.ts (one-shot, byte by byte, fresh and reused views),
+ * of ../_cases/response.ts (one-shot, byte by byte, fresh and reused views),
  * limits, offsets.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ACCEPT, REJECT } from "../response.test.ts";
+import { ACCEPT, REJECT } from "../_cases/response.ts";
 import { encodeLatin1 } from "../chars.ts";
 import { DEFAULT_LIMITS } from "../head.ts";
 import { parseResponseHead } from "../response.ts";

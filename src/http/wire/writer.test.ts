@@ -1,11 +1,11 @@
 /**
  * The head writers against ../rewrite.ts: every table case of
- * ../rewrite.test.ts byte for byte, a matrix of every option, the plan, and
+ * ../_cases/rewrite.ts byte for byte, a matrix of every option, the plan, and
  * output buffers too small at every size.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CLIENT, DOWN, PLANS, UP, UPSTREAM } from "../rewrite.test.ts";
+import { CLIENT, DOWN, PLANS, UP, UPSTREAM } from "../_cases/rewrite.ts";
 import { encodeLatin1 } from "../chars.ts";
 import { DEFAULT_LIMITS, type HttpVersion } from "../head.ts";
 import type { ClientResponseOptions, UpstreamRequestOptions } from "../rewrite.ts";
