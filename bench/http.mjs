@@ -3,6 +3,9 @@
 // nginx proxy, a Bun fetch proxy; then spliced static vs nginx sendfile for the 1 MiB file.
 // Interleaved rounds, medians of req/s, latency, GB/s and CPU-seconds of the proxy's process tree.
 //   node bench/http.mjs [--quick] [--rounds N] [--time S] [--only a,b] [--skip-strace]
+//                       [--spliced-root DIR] [--baseline-root DIR [--no-current]]
+// --baseline-root adds "spliced http deno|bun w1 (before)" from that checkout to the same interleaved
+// rounds, and an "after ÷ before" table; --no-current then leaves out this checkout's spliced peers.
 // Results: a markdown report on stdout and in bench/out/http-*/ (gitignored).
 import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
@@ -33,6 +36,10 @@ const { values: opt } = parseArgs({
     quick: { type: "boolean", default: false },
     // Benchmark the spliced of another checkout (e.g. a branch), with this bench.
     "spliced-root": { type: "string" },
+    // The "before" checkout (e.g. a git worktree of the previous data plane), run in the same rounds.
+    "baseline-root": { type: "string" },
+    // With --baseline-root: measure only the baseline's spliced peers (e.g. while src/ is mid-rewrite).
+    "no-current": { type: "boolean", default: false },
   },
 });
 if (opt.quick) Object.assign(opt, { rounds: "1", time: "2" });
@@ -41,6 +48,11 @@ const TIME = Number(opt.time);
 const WARMUP = Number(opt.warmup);
 const CONNS = Number(opt.connections);
 const splicedRoot = path.resolve(opt["spliced-root"] ?? root);
+const baselineRoot = opt["baseline-root"] ? path.resolve(opt["baseline-root"]) : null;
+if (opt["no-current"] && !baselineRoot) {
+  console.error("bench/http.mjs: --no-current needs --baseline-root");
+  process.exit(2);
+}
 const NOISE_CORES = 0.15; // other load above this many cores during a run: measure again once
 
 const outDir = path.join(here, "out");
@@ -50,18 +62,30 @@ fs.mkdirSync(runDir, { recursive: true });
 const log = (...a) => console.error(`[http ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
 
+/** Whether `dir`'s src/ or ffi/ differ from its commit (version() prints "?" for empty output). */
+function dirty(dir) {
+  const r = spawnSync("git", ["-C", dir, "status", "--porcelain", "src", "ffi"], { encoding: "utf8" });
+  return r.status === 0 && r.stdout.trim() !== "";
+}
+
 function environment() {
   return {
     ...baseEnvironment(root),
     wrk: version("wrk", ["-v"]),
     spliced: version(path.join(splicedRoot, "bin/spliced"), ["--version"]),
     splicedCommit: version("git", ["-C", splicedRoot, "log", "-1", "--format=%h %s"]) +
-      (version("git", ["-C", splicedRoot, "status", "--porcelain", "src", "ffi"]) ? " (+ uncommitted changes in src/ffi)" : ""),
+      (dirty(splicedRoot) ? " (+ uncommitted changes in src/ffi)" : ""),
+    current: !opt["no-current"],
+    ...(baselineRoot ? {
+      baselineRoot,
+      baselineCommit: version("git", ["-C", baselineRoot, "log", "-1", "--format=%h %s"]) +
+        (dirty(baselineRoot) ? " (+ uncommitted changes in src/ffi)" : ""),
+    } : {}),
   };
 }
 
 /** A hash of the spliced code under test (src/, ffi/, bin/): the run warns if it changed mid-run. */
-function codeHash() {
+function codeHash(dirRoot = splicedRoot) {
   const h = crypto.createHash("sha1");
   const walk = (dir) => {
     let entries;
@@ -72,7 +96,7 @@ function codeHash() {
       else if (e.isFile()) h.update(p).update(fs.readFileSync(p));
     }
   };
-  for (const d of ["src", "ffi", "bin"]) walk(path.join(splicedRoot, d));
+  for (const d of ["src", "ffi", "bin"]) walk(path.join(dirRoot, d));
   return h.digest("hex").slice(0, 12);
 }
 
@@ -82,10 +106,12 @@ function precheck() {
     console.error(`bench/http.mjs: missing ${missing.join(", ")}; install with: apt-get install -y wrk nginx haproxy strace`);
     process.exit(1);
   }
-  for (const rt of ["deno", "bun"]) {
-    if (!fs.existsSync(path.join(splicedRoot, "node_modules/.bin", rt))) {
-      console.error(`bench/http.mjs: ${rt} missing: run npm install in ${splicedRoot}`);
-      process.exit(1);
+  for (const dir of [splicedRoot, ...(baselineRoot ? [baselineRoot] : [])]) {
+    for (const rt of ["deno", "bun"]) {
+      if (!fs.existsSync(path.join(dir, "node_modules/.bin", rt))) {
+        console.error(`bench/http.mjs: ${rt} missing: run npm install in ${dir}`);
+        process.exit(1);
+      }
     }
   }
 }
@@ -93,6 +119,11 @@ function precheck() {
 /** Steal ticks of the whole machine (time the hypervisor gave our vCPUs to someone else). */
 function stealTicks() {
   return Number(fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/)[8] ?? 0);
+}
+
+/** The 1/5/15-minute load averages, as /proc/loadavg prints them. */
+function loadavg() {
+  return fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 }
 
 let quietBudgetMs = 90000; // total time the whole run may wait for other load to pass
@@ -162,6 +193,7 @@ async function measure(peer, p, file, origin, script) {
     foreignTop: foreign.top,
     stealCores: (st1 - st0) / CLK_TCK / wall,
     machineBusyCores: ((m1.busy - m0.busy) / (m1.total - m0.total)) * os.cpus().length,
+    loadavg: loadavg(),
     boxCpuPer1kReq: (((m1.busy - m0.busy) / CLK_TCK - foreign.seconds) / r.requests) * 1000,
     splicedBytes: d("bytes_spliced"),
     copiedBytes: d("bytes_copied"),
@@ -193,6 +225,7 @@ async function rounds(peers, ports, origin, docroot, script) {
     const order = peers.map((_, i) => peers[(i + round) % peers.length]);
     for (const peer of order) {
       const ctx = { ...ports.get(peer.name), origin: origin.port, dir: tmpDir, root: splicedRoot, docroot };
+      log(`round ${round + 1} ${peer.name}: loadavg ${loadavg()}`);
       let p;
       try {
         p = await peer.start(ctx);
@@ -232,9 +265,12 @@ async function rounds(peers, ports, origin, docroot, script) {
 
 /** strace -f -c of a peer during an unmeasured wrk run: syscalls per request. */
 async function straceRuns(peers, ports, origin, docroot, script) {
+  const B = " (before)";
   const plan = [
-    ["spliced http deno w1", "1k.bin"], ["spliced http bun w1", "1k.bin"], ["HAProxy http 1 thread", "1k.bin"],
-    ["spliced http deno w1", "1m.bin"], ["spliced http bun w1", "1m.bin"], ["HAProxy http 1 thread, splice", "1m.bin"],
+    ["spliced http deno w1", "1k.bin"], ["spliced http bun w1", "1k.bin"],
+    ["spliced http deno w1" + B, "1k.bin"], ["spliced http bun w1" + B, "1k.bin"], ["HAProxy http 1 thread", "1k.bin"],
+    ["spliced http deno w1", "1m.bin"], ["spliced http bun w1", "1m.bin"],
+    ["spliced http deno w1" + B, "1m.bin"], ["spliced http bun w1" + B, "1m.bin"], ["HAProxy http 1 thread, splice", "1m.bin"],
     ["spliced static bun w1", "1m.bin"],
   ];
   const out = [];
@@ -284,12 +320,13 @@ async function main() {
   const started = Date.now();
   const env = environment();
   env.codeHashStart = codeHash();
+  if (baselineRoot) env.baselineCodeHashStart = codeHash(baselineRoot);
   tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "spliced-http-bench-"));
   fs.chmodSync(tmpDir, 0o755); // nginx workers run unprivileged
   const docroot = makeDocroot(tmpDir);
   const script = wrkScript(tmpDir);
 
-  let peers = httpPeerDefs();
+  let peers = httpPeerDefs({ baselineRoot, current: !opt["no-current"] });
   if (opt.only) {
     const want = opt.only.split(",").map((s) => s.trim().toLowerCase());
     peers = peers.filter((p) => p.kind === "direct" || p.kind === "haproxy" || p.kind === "haproxy-splice" ||
@@ -309,7 +346,11 @@ async function main() {
   }
 
   env.codeHashEnd = codeHash();
-  if (env.codeHashEnd !== env.codeHashStart) log(`WARNING: spliced's src/ffi/bin changed during the run (${env.codeHashStart} -> ${env.codeHashEnd})`);
+  if (baselineRoot) {
+    env.baselineCodeHashEnd = codeHash(baselineRoot);
+    if (env.baselineCodeHashEnd !== env.baselineCodeHashStart) log(`WARNING: the baseline's src/ffi/bin changed during the run`);
+  }
+  if (env.current && env.codeHashEnd !== env.codeHashStart) log(`WARNING: spliced's src/ffi/bin changed during the run (${env.codeHashStart} -> ${env.codeHashEnd})`);
   const seconds = (Date.now() - started) / 1000;
   const md = httpReport({ env, results, straces, failures, opts: { ROUNDS, TIME, CONNS, WARMUP, seconds } });
   fs.writeFileSync(path.join(runDir, "results.json"), JSON.stringify({ env, results, straces, failures, seconds }, null, 2));

@@ -2,7 +2,8 @@
 # Entry point of `npm run bench`: makes sure the peers and tools are installed,
 # raises the fd limit, then runs the benchmarks: TCP (bench/tcp.mjs), HTTP and static
 # files (bench/http.mjs), and the admin plane's cost (bench/admin_cost.mjs).
-#   bash bench/run.sh [tcp|http|admin|all] [options of that benchmark]   (default: all)
+#   bash bench/run.sh [tcp|http|admin|profile|all] [options of that benchmark]   (default: all)
+#   bash bench/run.sh profile [--spliced-root DIR]   (bench/profile_http.mjs: data-plane profile; needs perf)
 #   bash bench/run.sh tcp [--rounds N] [--time S] [--only a,b] [--skip-idle] [--skip-strace] [--quick]
 # Results: a markdown table on stdout and in bench/out/ (gitignored).
 set -euo pipefail
@@ -33,11 +34,15 @@ done
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 which="${1:-all}"
-case "$which" in tcp|http|admin|all) [[ $# -gt 0 ]] && shift ;; *) which=tcp ;; esac
+case "$which" in tcp|http|admin|profile|all) [[ $# -gt 0 ]] && shift ;; *) which=tcp ;; esac
+if [[ "$which" == profile ]] && ! command -v perf >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-perf >/dev/null || echo "bench: linux-perf not installed; profiling without perf" >&2
+fi
 case "$which" in
   tcp) exec node "$here/tcp.mjs" "$@" ;;
   http) exec node "$here/http.mjs" "$@" ;;
   admin) exec node "$here/admin_cost.mjs" "$@" ;;
+  profile) exec node "$here/profile_http.mjs" "$@" ;;
   all)
     node "$here/tcp.mjs" "$@"
     node "$here/http.mjs" "$@"

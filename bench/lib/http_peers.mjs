@@ -73,18 +73,24 @@ export async function startOrigin({ port, dir, docroot }) {
  * Peer definitions. `sizes` lists which files a peer is measured on; `static` peers serve the
  * docroot themselves. Each `start(ctx)` gets {port, admin, origin, dir, root, docroot} and
  * resolves to {pid, port, admin?, stop(), proc}.
+ * `baselineRoot`: another checkout (the "before" code); adds "spliced http deno|bun w1 (before)",
+ * which start that checkout's bin/spliced (a peer's own `root` wins over ctx.root).
+ * `current: false` leaves out the spliced peers of the checkout under test (ctx.root).
  */
-export function httpPeerDefs() {
+export function httpPeerDefs({ baselineRoot = null, current = true } = {}) {
   const both = ["1k.bin", "1m.bin"];
-  const spliced = (mode, runtime, workers) => ({
-    name: `spliced ${mode} ${runtime} w${workers ?? 2}${workers ? "" : " (default)"}`,
+  const spliced = (mode, runtime, workers, ownRoot = null) => ({
+    name: `spliced ${mode} ${runtime} w${workers ?? 2}${workers ? "" : " (default)"}${ownRoot ? " (before)" : ""}`,
     kind: "spliced",
     group: mode === "static" ? "static" : "proxy",
     mode,
     runtime,
     workers,
+    baseline: Boolean(ownRoot),
+    root: ownRoot ?? undefined,
     sizes: mode === "static" ? ["1m.bin"] : both,
-    async start({ port, admin, origin, root, docroot }) {
+    async start({ port, admin, origin, root: ctxRoot, docroot }) {
+      const root = ownRoot ?? ctxRoot;
       const args = ["--runtime", runtime, mode, "--listen", `127.0.0.1:${port}`];
       if (mode === "http") args.push("--to", `127.0.0.1:${origin}`);
       else args.push("--root", docroot);
@@ -128,12 +134,16 @@ export function httpPeerDefs() {
     },
   });
 
+  const cur = (peer) => (current ? [peer] : []);
+  const before = (mode, runtime, workers) => (baselineRoot ? [spliced(mode, runtime, workers, baselineRoot)] : []);
   return [
     { name: "direct to nginx (no proxy)", kind: "direct", group: "proxy", sizes: both, start: async ({ origin }) => ({ pid: null, port: origin, stop: async () => {} }) },
-    spliced("http", "deno", 1),
-    spliced("http", "deno", undefined),
-    spliced("http", "bun", 1),
-    spliced("http", "bun", undefined),
+    ...cur(spliced("http", "deno", 1)),
+    ...before("http", "deno", 1),
+    ...cur(spliced("http", "deno", undefined)),
+    ...cur(spliced("http", "bun", 1)),
+    ...before("http", "bun", 1),
+    ...cur(spliced("http", "bun", undefined)),
     haproxy(false),
     haproxy(true),
     {
@@ -174,7 +184,7 @@ export function httpPeerDefs() {
       },
     },
     // 1 worker, like the nginx it is compared with (and to keep the whole run under 10 minutes).
-    spliced("static", "deno", 1),
-    spliced("static", "bun", 1),
+    ...cur(spliced("static", "deno", 1)),
+    ...cur(spliced("static", "bun", 1)),
   ];
 }

@@ -87,6 +87,52 @@ function proxyTable(rows, file) {
   return lines.join("\n");
 }
 
+const usPerReq = (r) => (r?.cpuPer1kReq === null || r?.cpuPer1kReq === undefined ? null : r.cpuPer1kReq * 1000);
+const userSys = (r) => {
+  const us = usPerReq(r);
+  if (us === null || r.proxyUserShare === null || r.proxyUserShare === undefined) return "—";
+  return `${f(us * r.proxyUserShare, 1)} / ${f(us * (1 - r.proxyUserShare), 1)}`;
+};
+
+/**
+ * The short table: per proxy, both files. Ratios are against HAProxy http 1 thread for 1 KiB and
+ * HAProxy forced splice for 1 MiB (the fair peer for each size).
+ */
+function summaryTable(rows) {
+  const get = (name, file) => rows.find((r) => r.peer === name && r.file === file);
+  const ref = { "1k.bin": get(HAPROXY, "1k.bin"), "1m.bin": get(HAPROXY_SPLICE, "1m.bin") };
+  const head = ["Proxy", "file", "req/s", "req/s ÷ HAProxy", "p50 ms", "p99 ms", "p99 ÷ HAProxy",
+    "proxy CPU µs/req", "user / sys µs/req", "CPU ÷ HAProxy", "proxy CPU-s/GB"];
+  const lines = [`| ${head.join(" | ")} |`, `|---|---|${head.slice(2).map(() => "---:").join("|")}|`];
+  for (const file of ["1k.bin", "1m.bin"]) {
+    const h = ref[file];
+    for (const r of rows.filter((x) => x.file === file && x.group === "proxy")) {
+      const isRef = r === h;
+      lines.push(`| ${r.peer} | ${file === "1k.bin" ? "1 KiB" : "1 MiB"} | ${f(r.reqPerSec, 0)} | ${isRef ? "1" : f(ratio(r.reqPerSec, h?.reqPerSec))} | ` +
+        `${f(r.p50Ms)} | ${f(r.p99Ms)} | ${isRef ? "1" : f(ratio(r.p99Ms, h?.p99Ms))} | ${f(usPerReq(r), 1)} | ${userSys(r)} | ` +
+        `${isRef ? "1" : f(ratio(usPerReq(r), usPerReq(h)))} | ${file === "1m.bin" ? f(r.cpuPerGB, 3) : "—"} |`);
+    }
+  }
+  return lines.join("\n");
+}
+
+/** After ÷ before for each "(before)" peer that has its current counterpart in the run. */
+function beforeAfterTable(rows) {
+  const pairs = rows.filter((r) => r.peer.endsWith(" (before)"))
+    .map((b) => [b, rows.find((r) => r.peer === b.peer.slice(0, -" (before)".length) && r.file === b.file)])
+    .filter(([, a]) => a);
+  if (!pairs.length) return "";
+  const head = ["spliced", "file", "req/s before → after", "× req/s", "p99 ms before → after", "× p99",
+    "CPU µs/req before → after", "× CPU/req", "CPU-s/GB before → after"];
+  const lines = ["## After ÷ before (same run, interleaved)", "", `| ${head.join(" | ")} |`, `|---|---|${head.slice(2).map(() => "---:").join("|")}|`];
+  for (const [b, a] of pairs) {
+    lines.push(`| ${a.peer} | ${a.file === "1k.bin" ? "1 KiB" : "1 MiB"} | ${f(b.reqPerSec, 0)} → ${f(a.reqPerSec, 0)} | ${f(ratio(a.reqPerSec, b.reqPerSec))} | ` +
+      `${f(b.p99Ms)} → ${f(a.p99Ms)} | ${f(ratio(a.p99Ms, b.p99Ms))} | ${f(usPerReq(b), 1)} → ${f(usPerReq(a), 1)} | ${f(ratio(usPerReq(a), usPerReq(b)))} | ` +
+      `${a.file === "1m.bin" ? `${f(b.cpuPerGB, 3)} → ${f(a.cpuPerGB, 3)}` : "—"} |`);
+  }
+  return lines.join("\n") + "\n";
+}
+
 function staticTable(rows) {
   const nginx = rows.find((r) => r.peer === DIRECT && r.file === "1m.bin");
   const list = [nginx, ...rows.filter((r) => r.group === "static")].filter(Boolean);
@@ -148,13 +194,21 @@ export function httpReport({ env, results, straces, failures, opts }) {
     "",
     `${env.date} — ${env.cpuModel}, ${env.cpus} cores, ${env.memGiB} GiB, Linux ${env.kernel}`,
     `${env.deno.split("\n")[0]}; bun ${env.bun}; node ${env.node}; ${env.haproxy}; ${env.nginx}; ${env.wrk}`,
-    `spliced: ${env.spliced} at ${env.splicedCommit}; code hash (src, ffi, bin) ${env.codeHashStart}` +
+    env.current === false ? "spliced: only the baseline's (--no-current)" :
+      `spliced: ${env.spliced} at ${env.splicedCommit}; code hash (src, ffi, bin) ${env.codeHashStart}` +
       (env.codeHashEnd && env.codeHashEnd !== env.codeHashStart ? ` → **${env.codeHashEnd}: the code changed during the run, figures mix two versions**` : " (unchanged through the run)"),
+    ...(env.baselineRoot ? [`baseline ("(before)" peers): ${env.baselineRoot} at ${env.baselineCommit}; code hash ${env.baselineCodeHashStart}` +
+      (env.baselineCodeHashEnd && env.baselineCodeHashEnd !== env.baselineCodeHashStart ? ` → **${env.baselineCodeHashEnd}: changed during the run**` : " (unchanged through the run)")] : []),
     "",
     `wrk -t1 -c${opts.CONNS} -d${opts.TIME}s --latency, ${opts.ROUNDS} interleaved round(s), medians; ${opts.WARMUP} s unmeasured warm-up per case; ` +
       `origin nginx 1 worker, sendfile, keep-alive; CPU = utime+stime of the proxy's process tree over the run. ` +
       `Run took ${f(opts.seconds, 0)} s.`,
     "",
+    "## Summary (ratios: 1 KiB vs HAProxy http 1 thread, 1 MiB vs HAProxy forced splice)",
+    "",
+    summaryTable(rows),
+    "",
+    beforeAfterTable(rows),
     "## 1 KiB through a proxy",
     "",
     proxyTable(rows, "1k.bin"),
