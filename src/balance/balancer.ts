@@ -36,7 +36,7 @@ export class Balancer {
   }
 
   /** Next upstream (global index) not in `exclude`, or -1 when none is usable. */
-  next(exclude?: ReadonlySet<number>): number {
+  next(exclude?: { has(index: number): boolean }): number {
     let best = -1, total = 0;
     const ctl = this.control, cur = this.#current;
     for (let i = 0; i < this.members.length; i++) {

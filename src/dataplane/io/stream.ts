@@ -89,10 +89,12 @@ export class Stream {
   stalledSince = 0;
   #pipe: Pipe | null = null;
   #pipeBytes = 0;
-  #bufs: Uint8Array[] = [];
+  // The queue: pieces [#head, #count) of these arrays, which never shrink (no allocation once warm).
+  #bufs: (Uint8Array | null)[] = [];
   #starts: number[] = [];
   #ends: number[] = [];
   #head = 0;
+  #count = 0;
   #borrowed = false;
 
   constructor(
@@ -111,15 +113,22 @@ export class Stream {
 
   /** True when no queued byte and no byte in the pipe waits for dst. */
   get idle(): boolean {
-    return this.#head === this.#bufs.length && this.#pipeBytes === 0;
+    return this.#head === this.#count && this.#pipeBytes === 0;
   }
 
   /** Queues `buf[start, end)` ahead of anything spliced later (borrowed until the next step returns). */
   push(buf: Uint8Array, start = 0, end = buf.length): void {
     if (end <= start) return;
-    this.#bufs.push(buf);
-    this.#starts.push(start);
-    this.#ends.push(end);
+    const i = this.#count++;
+    if (i === this.#bufs.length) {
+      this.#bufs.push(buf);
+      this.#starts.push(start);
+      this.#ends.push(end);
+    } else {
+      this.#bufs[i] = buf;
+      this.#starts[i] = start;
+      this.#ends[i] = end;
+    }
     this.#borrowed = true;
   }
 
@@ -157,7 +166,7 @@ export class Stream {
   #run(ctx: IoContext): StepResult {
     let taken = 0;
     for (;;) {
-      if (this.#head < this.#bufs.length) {
+      if (this.#head < this.#count) {
         const r = this.#flushQueue(ctx);
         if (r !== S_DONE) return r;
       }
@@ -244,11 +253,11 @@ export class Stream {
   }
 
   #flushQueue(ctx: IoContext): StepResult {
-    if (this.#bufs.length - this.#head > 1) this.#join(ctx);
+    if (this.#count - this.#head > 1) this.#join(ctx);
     const bufs = this.#bufs, starts = this.#starts, ends = this.#ends;
-    while (this.#head < bufs.length) {
+    while (this.#head < this.#count) {
       if (!this.dst.writable) return S_WAITING;
-      const i = this.#head, buf = bufs[i], start = starts[i], len = ends[i] - start;
+      const i = this.#head, buf = bufs[i]!, start = starts[i], len = ends[i] - start;
       const n = ctx.sys.write(this.dst.fd, start === 0 ? buf : buf.subarray(start), len);
       if (n === -EAGAIN) { this.dst.writable = false; return S_WAITING; }
       if (n === -EINTR) continue;
@@ -271,11 +280,11 @@ export class Stream {
   #join(ctx: IoContext): void {
     const out = ctx.joinBuffer;
     let total = 0;
-    for (let i = this.#head; i < this.#bufs.length; i++) total += this.#ends[i] - this.#starts[i];
+    for (let i = this.#head; i < this.#count; i++) total += this.#ends[i] - this.#starts[i];
     if (total > out.length) return;
     let at = 0;
-    for (let i = this.#head; i < this.#bufs.length; i++) {
-      const buf = this.#bufs[i], s = this.#starts[i], e = this.#ends[i];
+    for (let i = this.#head; i < this.#count; i++) {
+      const buf = this.#bufs[i]!, s = this.#starts[i], e = this.#ends[i];
       if (e - s < 64) for (let j = s; j < e; j++) out[at++] = buf[j];
       else { out.set(buf.subarray(s, e), at); at += e - s; }
     }
@@ -286,13 +295,13 @@ export class Stream {
   /** Copies what is still queued out of borrowed memory. */
   #ownQueue(): void {
     this.#borrowed = false;
-    if (this.#head === this.#bufs.length) return;
+    if (this.#head === this.#count) return;
     let total = 0;
-    for (let i = this.#head; i < this.#bufs.length; i++) total += this.#ends[i] - this.#starts[i];
+    for (let i = this.#head; i < this.#count; i++) total += this.#ends[i] - this.#starts[i];
     const own = new Uint8Array(total);
     let at = 0;
-    for (let i = this.#head; i < this.#bufs.length; i++) {
-      own.set(this.#bufs[i].subarray(this.#starts[i], this.#ends[i]), at);
+    for (let i = this.#head; i < this.#count; i++) {
+      own.set(this.#bufs[i]!.subarray(this.#starts[i], this.#ends[i]), at);
       at += this.#ends[i] - this.#starts[i];
     }
     this.#clearQueue();
@@ -301,8 +310,9 @@ export class Stream {
   }
 
   #clearQueue(): void {
-    this.#bufs.length = this.#starts.length = this.#ends.length = 0;
-    this.#head = 0;
+    const bufs = this.#bufs;
+    for (let i = 0; i < this.#count; i++) bufs[i] = null;
+    this.#head = this.#count = 0;
   }
 
   #sourceEnded(ctx: IoContext): StepResult {

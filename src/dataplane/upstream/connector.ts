@@ -35,6 +35,42 @@ export type ConnectResult = typeof CONNECTED | typeof PENDING | typeof EXHAUSTED
 
 const PEEK = C.MSG_PEEK | C.MSG_DONTWAIT;
 
+/**
+ * Upstream indexes tried for the current request: marks in a reused array,
+ * so starting over allocates nothing (a Set's clear() makes a new table).
+ */
+class TriedSet {
+  #marks = new Uint8Array(16);
+  #list: number[] = [];
+  #size = 0;
+
+  has(j: number): boolean {
+    return j < this.#marks.length && this.#marks[j] === 1;
+  }
+
+  add(j: number): void {
+    if (j >= this.#marks.length) this.#grow(j);
+    if (this.#marks[j] === 1) return;
+    this.#marks[j] = 1;
+    this.#list[this.#size++] = j;
+  }
+
+  delete(j: number): void {
+    if (j < this.#marks.length) this.#marks[j] = 0;
+  }
+
+  clear(): void {
+    for (let i = 0; i < this.#size; i++) this.#marks[this.#list[i]] = 0;
+    this.#size = 0;
+  }
+
+  #grow(j: number): void {
+    const marks = new Uint8Array(Math.max(j + 1, this.#marks.length * 2));
+    marks.set(this.#marks);
+    this.#marks = marks;
+  }
+}
+
 /** One session's way to an upstream. */
 export class UpstreamConnector {
   /** The chosen upstream, once one was picked. */
@@ -49,7 +85,7 @@ export class UpstreamConnector {
   startedAt = 0;
   #balancer: Balancer | null = null;
   #usePool = false;
-  readonly #tried = new Set<number>();
+  readonly #tried = new TriedSet();
   readonly #probe = new Uint8Array(1);
 
   constructor(

@@ -20,7 +20,8 @@ interface Idle {
 /** Idle upstream connections by upstream index. */
 export class UpstreamPool implements Handler {
   #idle = new Map<number, Idle[]>();
-  #owner = new Map<number, number>();
+  /** Upstream index + 1 of each pooled fd, 0 when the fd is not in the pool (indexed by fd: no allocation per use). */
+  #owner = new Int32Array(1024);
   /** Idle connections held. */
   size = 0;
 
@@ -38,7 +39,7 @@ export class UpstreamPool implements Handler {
     const list = this.#idle.get(upstream);
     const entry = list?.pop();
     if (!entry) return -1;
-    this.#owner.delete(entry.fd);
+    this.#owner[entry.fd] = 0;
     this.size--;
     this.#spare.push(entry);
     return entry.fd;
@@ -56,7 +57,7 @@ export class UpstreamPool implements Handler {
       entry.since = now;
       list.push(entry);
     }
-    this.#owner.set(fd, upstream);
+    this.#setOwner(fd, upstream + 1);
     this.size++;
     this.loop.setHandler(fd, this);
   }
@@ -70,8 +71,8 @@ export class UpstreamPool implements Handler {
    */
   onEvent(fd: number, events: number): void {
     if ((events & UNUSABLE) === 0) return;
-    const upstream = this.#owner.get(fd);
-    if (upstream === undefined) return;
+    const upstream = fd < this.#owner.length ? this.#owner[fd] - 1 : -1;
+    if (upstream < 0) return;
     this.#forget(upstream, fd);
     this.#close(fd);
   }
@@ -81,7 +82,7 @@ export class UpstreamPool implements Handler {
     for (const [upstream, list] of this.#idle) {
       while (list.length > 0 && now - list[0].since >= this.idleTimeoutMs) {
         const { fd } = list.shift()!;
-        this.#owner.delete(fd);
+        this.#owner[fd] = 0;
         this.size--;
         this.#close(fd);
       }
@@ -93,7 +94,7 @@ export class UpstreamPool implements Handler {
   closeAll(): void {
     for (const list of this.#idle.values()) for (const { fd } of list) this.#close(fd);
     this.#idle.clear();
-    this.#owner.clear();
+    this.#owner.fill(0);
     this.size = 0;
   }
 
@@ -101,8 +102,17 @@ export class UpstreamPool implements Handler {
     const list = this.#idle.get(upstream) ?? [];
     const i = list.findIndex((e) => e.fd === fd);
     if (i >= 0) list.splice(i, 1);
-    this.#owner.delete(fd);
+    this.#owner[fd] = 0;
     this.size--;
+  }
+
+  #setOwner(fd: number, value: number): void {
+    if (fd >= this.#owner.length) {
+      const grown = new Int32Array(Math.max(fd + 1, this.#owner.length * 2));
+      grown.set(this.#owner);
+      this.#owner = grown;
+    }
+    this.#owner[fd] = value;
   }
 
   #close(fd: number): void {
