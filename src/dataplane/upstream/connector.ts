@@ -23,6 +23,7 @@ import type { UpstreamTarget, WorkerContext } from "../context.ts";
 import { type Handler, SOCKET_EVENTS } from "../io/loop.ts";
 import { socketError, startConnect } from "../io/sockets.ts";
 import type { UpstreamPool } from "./pool.ts";
+import { TriedSet } from "./tried.ts";
 
 /** `fd` is a connected socket to `target`. */
 export const CONNECTED = 0;
@@ -34,42 +35,6 @@ export const EXHAUSTED = 2;
 export type ConnectResult = typeof CONNECTED | typeof PENDING | typeof EXHAUSTED;
 
 const PEEK = C.MSG_PEEK | C.MSG_DONTWAIT;
-
-/**
- * Upstream indexes tried for the current request: marks in a reused array,
- * so starting over allocates nothing (a Set's clear() makes a new table).
- */
-class TriedSet {
-  #marks = new Uint8Array(16);
-  #list: number[] = [];
-  #size = 0;
-
-  has(j: number): boolean {
-    return j < this.#marks.length && this.#marks[j] === 1;
-  }
-
-  add(j: number): void {
-    if (j >= this.#marks.length) this.#grow(j);
-    if (this.#marks[j] === 1) return;
-    this.#marks[j] = 1;
-    this.#list[this.#size++] = j;
-  }
-
-  delete(j: number): void {
-    if (j < this.#marks.length) this.#marks[j] = 0;
-  }
-
-  clear(): void {
-    for (let i = 0; i < this.#size; i++) this.#marks[this.#list[i]] = 0;
-    this.#size = 0;
-  }
-
-  #grow(j: number): void {
-    const marks = new Uint8Array(Math.max(j + 1, this.#marks.length * 2));
-    marks.set(this.#marks);
-    this.#marks = marks;
-  }
-}
 
 /** One session's way to an upstream. */
 export class UpstreamConnector {
