@@ -72,13 +72,27 @@ export function asciiBytes(s: string): Uint8Array {
   return out;
 }
 
-/** Name ids by name length: `BY_LENGTH[n]` lists [id, lowercase bytes] of that length. */
-const BY_LENGTH: Array<Array<[number, Uint8Array]>> = (() => {
-  const t: Array<Array<[number, Uint8Array]>> = [];
-  for (let i = 0; i <= 17; i++) t.push([]);
-  for (let id = 1; id < N_COUNT; id++) t[NAME_OF[id].length].push([id, asciiBytes(NAME_OF[id])]);
+/** Longest name with an id ("transfer-encoding", "x-forwarded-proto"). */
+const MAX_NAME = 17;
+
+/**
+ * The one candidate id per (length, lowercase first byte), at
+ * `length * 256 + byte`: no two names with an id share both, so a name is
+ * recognised by one table read and one compare of its bytes.
+ */
+const CANDIDATE: Uint8Array = (() => {
+  const t = new Uint8Array((MAX_NAME + 1) * 256);
+  for (let id = 1; id < N_COUNT; id++) {
+    const name = NAME_OF[id];
+    const at = name.length * 256 + name.charCodeAt(0);
+    if (t[at] !== 0) throw new Error(`names ${NAME_OF[t[at]]} and ${name} share length and first byte`);
+    t[at] = id;
+  }
   return t;
 })();
+
+/** The lowercase bytes of each id's name (index = id). */
+const NAME_BYTES: Uint8Array[] = NAME_OF.map((n) => asciiBytes(n));
 
 /** True when `buf[at, at + want.length)` equals the lowercase `want`, ignoring ASCII case. */
 export function equalsLower(buf: Uint8Array, at: number, want: Uint8Array): boolean {
@@ -89,10 +103,12 @@ export function equalsLower(buf: Uint8Array, at: number, want: Uint8Array): bool
 /** The id of the field name `buf[start, end)` (case-insensitive), {@linkcode N_OTHER} for any other. */
 export function nameId(buf: Uint8Array, start: number, end: number): number {
   const n = end - start;
-  if (n > 17) return N_OTHER;
-  const list = BY_LENGTH[n];
-  for (let i = 0; i < list.length; i++) if (equalsLower(buf, start, list[i][1])) return list[i][0];
-  return N_OTHER;
+  if (n > MAX_NAME || n <= 0) return N_OTHER;
+  const id = CANDIDATE[n * 256 + LOWER[buf[start]]];
+  if (id === N_OTHER) return N_OTHER;
+  const want = NAME_BYTES[id];
+  for (let i = 1; i < n; i++) if (LOWER[buf[start + i]] !== want[i]) return N_OTHER;
+  return id;
 }
 
 /** Hop-by-hop ids (RFC 9110 §7.6.1) and content-length: never copied as received. */

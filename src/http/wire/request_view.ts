@@ -27,12 +27,14 @@ import {
   type HeadLimits,
   type HeadScan,
   isError,
+  M_START,
   NEED_MORE,
   NO_BODY,
   ranOut,
   scanState,
 } from "../head.ts";
 import { authorityOf, checkTarget, type RequestHead, scanRequest, type TargetForm } from "../request.ts";
+import { BAIL, fastFields, fastRequestLine } from "./scan.ts";
 import { asciiBytes, equalsLower, internedMethod, N_EXPECT, N_HOST, N_UPGRADE, sameString } from "./names.ts";
 import {
   BODY_CHUNKED,
@@ -97,6 +99,15 @@ export function parseRequestInto(
   const limitEnd = start + limits.maxHeadBytes;
   const stop = Math.min(end, limitEnd);
   const s = scanState(scan);
+  if (s.mode === M_START && s.pos === 0) {
+    const fast = fastRequest(view, buf, start, stop, limits);
+    if (fast !== BAIL) {
+      view.length = 0;
+      if (!requestRules(view, buf)) return -1;
+      view.length = fast - start;
+      return view.length;
+    }
+  }
   const headEnd = scanRequest(buf, start, stop, limits, s);
   if (headEnd === NEED_MORE) {
     const r = ranOut(stop, limitEnd, limits.maxHeadBytes);
@@ -130,6 +141,19 @@ function readRequest(v: RequestView, buf: Uint8Array, start: number, maxFields: 
   v.targetEnd = p;
   v.version = buf[p + 8] === 0x31 ? "HTTP/1.1" : "HTTP/1.0";
   recordFields(v, buf, p + 11, maxFields);
+  return requestRules(v, buf);
+}
+
+/** Pass 1 and 2 in one walk (./scan.ts): the end of the head, or BAIL for the exact scanners. */
+function fastRequest(v: RequestView, buf: Uint8Array, start: number, stop: number, limits: HeadLimits): number {
+  const fields = fastRequestLine(v, buf, start, stop, limits.maxTargetBytes);
+  if (fields === BAIL) return BAIL;
+  v.version = buf[v.targetEnd + 8] === 0x31 ? "HTTP/1.1" : "HTTP/1.0";
+  return fastFields(v, buf, fields, stop, limits.maxHeaders);
+}
+
+/** The rules of `requestSemantics` on the recorded spans. */
+function requestRules(v: RequestView, buf: Uint8Array): boolean {
   v.method = methodOf(v, buf);
   if (!sameString(v.target, buf, v.targetStart, v.targetEnd)) v.target = decodeLatin1(buf, v.targetStart, v.targetEnd);
   return checkHost(v, buf) && checkForm(v, buf) && viewFraming(v, buf, v.version) && viewConnection(v, buf) &&

@@ -7,9 +7,10 @@
  * @module
  */
 import { decodeLatin1, SP } from "../chars.ts";
-import { fail, type HeadError, type HeadLimits, type HeadScan, isError, NEED_MORE, NO_BODY, ranOut, scanState } from "../head.ts";
+import { fail, type HeadError, type HeadLimits, type HeadScan, isError, M_START, NEED_MORE, NO_BODY, ranOut, scanState } from "../head.ts";
 import { type ResponseFraming, type ResponseHead, scanResponse, upstreamError } from "../response.ts";
 import { N_UPGRADE } from "./names.ts";
+import { BAIL, fastFields, fastStatusLine } from "./scan.ts";
 import { framingOf } from "./request_view.ts";
 import {
   BODY_CLOSE,
@@ -57,6 +58,15 @@ export function parseResponseInto(
   const limitEnd = start + limits.maxHeadBytes;
   const stop = Math.min(end, limitEnd);
   const s = scanState(scan);
+  if (s.mode === M_START && s.pos === 0) {
+    const fast = fastResponse(view, buf, start, stop, limits.maxHeaders);
+    if (fast !== BAIL) {
+      view.length = 0;
+      if (!responseRules(view, buf, requestMethod)) return failed(view, fail(view.errorStatus, view.errorReason));
+      view.length = fast - start;
+      return view.length;
+    }
+  }
   const headEnd = scanResponse(buf, start, stop, limits.maxHeaders, s);
   if (headEnd === NEED_MORE) {
     const r = ranOut(stop, limitEnd, limits.maxHeadBytes);
@@ -91,6 +101,24 @@ function readResponse(v: ResponseView, buf: Uint8Array, start: number, maxFields
   v.status = status;
   if (status < 100 || status > 599) return setError(v, fail(400, `status code ${status} out of range`));
   recordFields(v, buf, p + 2, maxFields);
+  return responseRules(v, buf, method);
+}
+
+/** Pass 1 and 2 in one walk (./scan.ts): the end of the head, or BAIL for the exact scanners. */
+function fastResponse(v: ResponseView, buf: Uint8Array, start: number, stop: number, maxFields: number): number {
+  const eol = fastStatusLine(buf, start, stop);
+  if (eol === BAIL) return BAIL;
+  v.version = buf[start + 7] === 0x31 ? "HTTP/1.1" : "HTTP/1.0";
+  v.status = (buf[start + 9] - 0x30) * 100 + (buf[start + 10] - 0x30) * 10 + (buf[start + 11] - 0x30);
+  v.reasonStart = buf[start + 12] === SP ? start + 13 : start + 12;
+  v.reasonEnd = eol;
+  return fastFields(v, buf, eol + 2, stop, maxFields);
+}
+
+/** The status range, then the rules of `responseSemantics` on the recorded spans. */
+function responseRules(v: ResponseView, buf: Uint8Array, method: string): boolean {
+  const status = v.status;
+  if (status < 100 || status > 599) return setError(v, fail(400, `status code ${status} out of range`));
   if (!viewConnection(v, buf)) return false;
   const hasUpgrade = v.idCount[N_UPGRADE] > 0 && (status === 101 || v.connUpgrade);
   v.upgrade = hasUpgrade ? joinedUpgrade(v, buf) : undefined;
