@@ -37,6 +37,9 @@ class Cursor {
   full = false;
   src: Uint8Array = EMPTY;
   srcView: DataView = this.outView;
+  /** The source before `src` (heads alternate between the input and the constants): no WeakMap lookup when it comes back. */
+  src2: Uint8Array = EMPTY;
+  srcView2: DataView = this.outView;
 }
 
 const W = new Cursor();
@@ -98,19 +101,42 @@ export function putSpan(src: Uint8Array, start: number, end: number): void {
 /** `src[start, end)` to `out` at `p`, four bytes per step, then the rest byte by byte. */
 function copyWords(src: Uint8Array, start: number, end: number, p: number): void {
   if (src !== W.src) {
+    const was = W.src, wasView = W.srcView;
+    W.srcView = src === W.src2 ? W.srcView2 : viewOf(src);
     W.src = src;
-    W.srcView = viewOf(src);
+    W.src2 = was;
+    W.srcView2 = wasView;
   }
   const o = W.out, d = W.outView, sv = W.srcView;
   let i = start;
-  for (; i + 4 <= end; i += 4, p += 4) d.setUint32(p, sv.getUint32(i));
+  for (; i + 4 <= end; i += 4, p += 4) d.setUint32(p, sv.getUint32(i, true), true);
   for (; i < end; i++) o[p++] = src[i];
 }
 
 /** A non-negative integer below 2^53 in decimal, as `String(n)` writes it. */
 export function putDecimal(n: number): void {
+  if (n > 0x7fffffff) return putLargeDecimal(n);
+  const digits = n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : decimalDigits(n);
+  if (!room(digits)) return;
+  const o = W.out, p = W.pos;
+  let m = n | 0;
+  for (let i = p + digits - 1; i >= p; i--) {
+    const q = (m / 10) | 0;
+    o[i] = 0x30 + m - q * 10;
+    m = q;
+  }
+  W.pos = p + digits;
+}
+
+function decimalDigits(n: number): number {
   let digits = 1;
   for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
+  return digits;
+}
+
+/** {@linkcode putDecimal} past int32. */
+function putLargeDecimal(n: number): void {
+  const digits = decimalDigits(n);
   if (!room(digits)) return;
   const o = W.out, p = W.pos;
   for (let i = digits - 1; i >= 0; i--) {

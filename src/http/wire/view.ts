@@ -237,9 +237,10 @@ const UPGRADE_BYTES = asciiBytes("upgrade");
 export function viewConnection(v: HeadView, buf: Uint8Array): boolean {
   v.tokenCount = 0;
   v.connClose = v.connKeepAlive = v.connUpgrade = false;
-  if (v.idCount[N_CONNECTION] === 0) return true;
+  const lines = v.idCount[N_CONNECTION];
+  if (lines === 0) return true;
   const f = v.fields;
-  for (let i = 0; i < v.fieldCount; i++) {
+  for (let i = lines === 1 ? v.idLast[N_CONNECTION] : 0; i < v.fieldCount; i++) {
     const at = i * STRIDE;
     if (f[at + F_ID] !== N_CONNECTION) continue;
     if (!listTokens(v, buf, f[at + F_VALUE], f[at + F_VALUE_END])) {

@@ -148,6 +148,7 @@ function restated(id: number, request: boolean): boolean {
 
 /** The values of the fields with id `id`, each after `, ` but when nothing is written yet (`appendList`); returns whether any byte was. */
 function putAppended(v: HeadView, buf: Uint8Array, id: number, wrote: boolean): boolean {
+  if (v.idCount[id] === 0) return wrote;
   const f = v.fields;
   for (let i = 0; i < v.fieldCount; i++) {
     const at = i * STRIDE;
