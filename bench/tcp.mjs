@@ -30,6 +30,9 @@ const { values: opt } = parseArgs({
     quick: { type: "boolean", default: false },
     // Benchmark the spliced of another checkout (e.g. a branch), with this bench.
     "spliced-root": { type: "string" },
+    // Adds "spliced <runtime> w1|w2 (before)" peers started from another checkout's bin/spliced
+    // (e.g. a worktree of the old data plane) to the same interleaved rounds, and an after ÷ before table.
+    "baseline-root": { type: "string" },
   },
 });
 if (opt.quick) Object.assign(opt, { rounds: "1", time: "2", "idle-conns": "1000" });
@@ -38,6 +41,7 @@ const TIME = Number(opt.time);
 const STREAMS = opt.streams.split(",").map(Number);
 const IDLE_CONNS = Number(opt["idle-conns"]);
 const splicedRoot = path.resolve(opt["spliced-root"] ?? root);
+const baselineRoot = opt["baseline-root"] ? path.resolve(opt["baseline-root"]) : null;
 const NOISE_CORES = 0.15; // other load above this many cores during a run: measure again once
 
 const outDir = path.join(here, "out");
@@ -53,6 +57,9 @@ function environment() {
     iperf3: version("iperf3", ["--version"]),
     socat: version("socat", ["-V"], (s) => s.split("\n").find((l) => /version/.test(l)) ?? "?"),
     pipeMaxSize: fs.readFileSync("/proc/sys/fs/pipe-max-size", "utf8").trim(),
+    splicedRoot,
+    splicedCommit: version("git", ["-C", splicedRoot, "log", "-1", "--format=%h %s"]),
+    ...(baselineRoot ? { baselineRoot, baselineCommit: version("git", ["-C", baselineRoot, "log", "-1", "--format=%h %s"]) } : {}),
   };
 }
 
@@ -170,7 +177,7 @@ async function throughputRounds(peers, ports, iperfServer) {
 
 async function straceRuns(peers, ports, iperfServer) {
   const out = [];
-  for (const name of ["spliced deno w1", "spliced bun w1", "HAProxy 1 thread, splice"]) {
+  for (const name of ["spliced deno w1", "spliced deno w1 (before)", "spliced bun w1", "spliced bun w1 (before)", "HAProxy 1 thread, splice"]) {
     const peer = peers.find((x) => x.name === name);
     if (!peer) continue;
     let p;
@@ -182,7 +189,7 @@ async function straceRuns(peers, ports, iperfServer) {
     }
     try {
       await iperfClient(p.port, { bytes: 64 << 20, streams: 1 });
-      const file = path.join(runDir, `strace-${peer.kind}${peer.runtime ? "-" + peer.runtime : ""}.txt`);
+      const file = path.join(runDir, `strace-${peer.kind}${peer.runtime ? "-" + peer.runtime : ""}${peer.baseline ? "-before" : ""}.txt`);
       const s = await straceTransfer(p, { bytes: 1 << 30, outFile: file });
       log(`strace ${name}: ${s.rows.slice(0, 4).map((r) => `${r.syscall} ${r.calls}`).join(", ")}`);
       out.push({ peer: name, file: path.relative(root, file), ...s });
@@ -235,6 +242,15 @@ async function main() {
   if (opt.only) {
     const want = opt.only.split(",").map((s) => s.trim().toLowerCase());
     peers = peers.filter((p) => p.kind === "direct" || p.kind === "haproxy" || want.some((w) => p.name.toLowerCase().includes(w)));
+  }
+  if (baselineRoot) {
+    // Each spliced peer gets a twin right after it, started from the baseline checkout.
+    peers = peers.flatMap((p) => p.kind !== "spliced" ? [p] : [p, {
+      ...p,
+      name: `${p.name} (before)`,
+      baseline: true,
+      start(ctx) { return p.start.call(this, { ...ctx, root: baselineRoot }); },
+    }]);
   }
   const [upstream, ...rest] = await freePorts(1 + peers.length * 2);
   const ports = new Map(peers.map((p, i) => [p.name, { port: rest[2 * i], admin: rest[2 * i + 1], upstream }]));

@@ -78,6 +78,35 @@ export function ratioLines(rows) {
   return out.join("\n");
 }
 
+const spread = (xs) => {
+  const v = xs.filter((x) => x !== null && Number.isFinite(x));
+  return v.length ? (Math.max(...v) - Math.min(...v)) / median(v) : null;
+};
+
+/** With baseline peers ("… (before)"): after ÷ before per peer and stream count, against the rounds' spread. */
+export function beforeAfterTable(rows) {
+  const pairs = rows.filter((r) => r.peer.endsWith(" (before)"))
+    .map((b) => [rows.find((a) => a.peer === b.peer.replace(/ \(before\)$/, "") && a.streams === b.streams), b])
+    .filter(([a]) => a);
+  if (!pairs.length) return "";
+  const lines = [
+    "## After ÷ before (same run, interleaved rounds)",
+    "",
+    "Spread = (max − min) ÷ median of the per-round values, after / before.",
+    "",
+    "| Peer | streams | GB/s after / before | GB/s after ÷ before | GB/s spread after / before | CPU-s/GB after / before | CPU-s/GB after ÷ before | CPU-s/GB spread after / before |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  const pct = (x) => (x === null ? "—" : `${(100 * x).toFixed(0)} %`);
+  for (const [a, b] of pairs) {
+    lines.push(`| ${a.peer} | ${a.streams} | ${f(a.gbPerSec)} / ${f(b.gbPerSec)} | ${f(a.gbPerSec / b.gbPerSec)} | ` +
+      `${pct(spread(a.rounds.map((x) => x.gbPerSec)))} / ${pct(spread(b.rounds.map((x) => x.gbPerSec)))} | ` +
+      `${f(a.cpuPerGB, 3)} / ${f(b.cpuPerGB, 3)} | ${f(a.cpuPerGB / b.cpuPerGB)} | ` +
+      `${pct(spread(a.rounds.map((x) => x.cpuPerGB)))} / ${pct(spread(b.rounds.map((x) => x.cpuPerGB)))} |`);
+  }
+  return lines.join("\n") + "\n";
+}
+
 function straceSection(straces) {
   if (!straces.length) return "";
   const parts = ["## Syscalls during a 1 GiB warm-up transfer under `strace -f -c` (not a measured run)", ""];
@@ -129,6 +158,8 @@ export function report({ env, results, straces, idle, failures = [], opts }) {
       "server and kernel together, which does not depend on which process the kernel charges loopback TCP work to. " +
       "Client+proxy+server CPU-s/GB = the same from per-process times (iperf3's own CPU % for client and server), " +
       "less sensitive to other load on the box.",
+    env.splicedCommit ? `- spliced: ${env.splicedCommit}` +
+      (env.baselineCommit ? `; "(before)" peers: ${env.baselineRoot} at ${env.baselineCommit}` : "") : "",
     "- `w1`/`w2`: spliced data-plane workers; w2 is the default (one per core) and on this 2-core box competes with the iperf3 client and server for the cores.",
     "",
     "## 1 stream (`iperf3 -P 1`)",
@@ -143,6 +174,7 @@ export function report({ env, results, straces, idle, failures = [], opts }) {
     "",
     ratioLines(rows),
     "",
+    beforeAfterTable(rows),
     noisy.length ? `Note: other load above 0.15 cores was seen during: ${noisy.map((r) => `${r.peer} P${r.streams}`).join(", ")}.\n` : "",
     copied.length ? `Note: spliced copied (not spliced) bytes in: ${copied.map((r) => `${r.peer} P${r.streams}`).join(", ")}.\n` : "",
     failures.length ? `Failed or skipped: ${failures.map((x) => `${x.peer} (round ${x.round}): ${x.error.split("\n")[0]}`).join("; ")}\n` : "",
