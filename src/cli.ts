@@ -40,13 +40,14 @@ Options for tcp:
   --admin-token-file PATH   bearer token for the admin API (first line of the file; at least 16
                             characters); needed for control endpoints, and for all of them off loopback
   --connect-timeout DUR     upstream connect timeout, then the next upstream (default 5s)
-  --idle-timeout DUR        close a connection idle this long (default 10m)
+  --idle-timeout DUR        close a connection that moved no byte this long (default 10m)
+  --send-timeout DUR        close a connection whose peer took no byte this long while bytes waited (default 60s)
   --max-connections N       stop accepting past N open connections (default 100000)
   --pipe-size SIZE          splice pipe size (default 1m; the kernel may give less)
   --grace-period DUR        on SIGTERM/SIGINT, time open connections get to finish (default 30s)
 
 Options for http and static (also --workers, --admin, --connect-timeout, --max-connections...):
-  --upstream-timeout DUR    504 when the upstream sends no response head this long (default 60s)
+  --upstream-timeout DUR    504 when the upstream sends no byte of its answer this long (default 60s)
   --access-log TARGET       JSON access log: a file path, - for stdout, or off (default off)
   --idle-timeout DUR        close a client connection idle between requests this long (default 60s)
   --root DIR                static: serve files from DIR by sendfile(2)
@@ -65,6 +66,7 @@ const OPTIONS = {
   "admin-token-file": { type: "string" },
   "connect-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
+  "send-timeout": { type: "string" },
   "max-connections": { type: "string" },
   "pipe-size": { type: "string" },
   "grace-period": { type: "string" },
@@ -83,6 +85,7 @@ const FLAG_OF: Record<string, string> = {
   "listeners[0].listen": "--listen", "listeners[0].upstreams": "--to", workers: "--workers",
   "admin.listen": "--admin", "listeners[0].connectTimeout": "--connect-timeout",
   "listeners[0].idleTimeout": "--idle-timeout", "listeners[0].maxConnections": "--max-connections",
+  "listeners[0].sendTimeout": "--send-timeout",
   pipeSize: "--pipe-size", gracePeriod: "--grace-period",
   "listeners[0].upstreamTimeout": "--upstream-timeout", "listeners[0].accessLog": "--access-log",
   "listeners[0].routes[0].upstreams": "--to", "listeners[0].routes[0].static.root": "--root",
@@ -128,6 +131,7 @@ function tcpConfig(command: string, v: Values): ConfigInput {
   }
   if (v["connect-timeout"]) listener.connectTimeout = v["connect-timeout"];
   if (v["idle-timeout"]) listener.idleTimeout = v["idle-timeout"];
+  if (v["send-timeout"]) listener.sendTimeout = v["send-timeout"];
   if (v["max-connections"]) listener.maxConnections = numberFlag(v["max-connections"]);
   const cfg: Record<string, unknown> = { listeners: [listener] };
   if (v.workers) cfg.workers = numberFlag(v.workers);

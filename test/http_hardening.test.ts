@@ -184,6 +184,23 @@ test("hardening b4: TCP: a direction stalled for sendTimeout ends the tunnel whi
   }
 });
 
+test("hardening b5: --send-timeout on the command line ends a stalled TCP direction, and counts it", { timeout: 90_000 }, async () => {
+  const upstream = await deafServer((c) => void trickle(c.socket, "u"));
+  const proxy = await startSpliced(["tcp", "--listen", "127.0.0.1:0", "--to", to(upstream.port), "--idle-timeout", "1h", "--send-timeout", "1s"]);
+  try {
+    const client = await connect(proxy.port);
+    sendPayload(client.socket, new Payload(64 * 1024 * 1024), false).catch(() => {});
+    let ended = false;
+    client.ended.then(() => (ended = true));
+    assert.ok(await eventually(() => ended, EFFECT_BOUND_MS), "the stalled direction ended the tunnel");
+    client.socket.destroy();
+    assert.ok(await eventually(async () => (await proxy.stats()).totals.send_timeouts === 1, EFFECT_BOUND_MS), "send_timeouts counted once");
+  } finally {
+    await proxy.stop();
+    await upstream.close();
+  }
+});
+
 // ---------------------------------------------------------------- c. normalised routing
 
 /** Two node:http upstreams: `/api` and everything else; each answers its own name. */
