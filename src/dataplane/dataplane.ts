@@ -28,8 +28,13 @@ const SWEEP_MS = 100;
 /** Sweeps between two trims of the idle pipe pool. */
 const TRIM_EVERY = 20;
 const COPY_BUFFER_SIZE = 64 * 1024;
-/** Bytes one stream step may take from its source before other connections get a turn. */
-const STEP_BUDGET = 1024 * 1024;
+/**
+ * Bytes one stream step may take from its source before other connections get
+ * a turn: ~2 ms of one flow at 2 GB/s. 1 MiB cost Deno ~15 % more CPU per GB
+ * with 4 iperf3 streams on one worker (a yield per pipe-full); 4 MiB measured
+ * within the run-to-run spread of 16 MiB (bench/RESULTS.md).
+ */
+const STEP_BUDGET = 4 * 1024 * 1024;
 /**
  * Idle upstream keep-alive connections are closed after this long: below the
  * 5 s keep-alive timeout of Node's HTTP server, so spliced closes first.
