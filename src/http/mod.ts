@@ -31,6 +31,7 @@ export {
   type ChunkLineResult,
   type ChunkSize,
   chunkSizeLine,
+  forwardableTrailers,
   MAX_CHUNK_LINE,
   MAX_CHUNK_SIZE_DIGITS,
   parseChunkDataEnd,
@@ -50,3 +51,4 @@ export {
   type UpstreamRequestOptions,
 } from "./rewrite.ts";
 export { errorResponse, STATUS_TEXT } from "./errors.ts";
+export { normalizePath, originFormOf } from "./path.ts";
