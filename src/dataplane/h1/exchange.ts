@@ -66,7 +66,6 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])
 
 /** The session parts an exchange works with. */
 export interface ExchangeParts {
-  readonly client: Endpoint;
   readonly up: Endpoint;
   readonly cin: InBuffer;
   readonly uin: InBuffer;
@@ -90,7 +89,6 @@ export class Exchange {
   errorReason = "";
   /** The client connection may carry another request afterwards. */
   keepClient = false;
-  startedAt = 0;
   upstreamStartedAt = 0;
   readonly connector: UpstreamConnector;
   #phase = COMPLETE;
@@ -127,7 +125,6 @@ export class Exchange {
     this.status = this.errorStatus = 0;
     this.errorReason = "";
     this.keepClient = false;
-    this.startedAt = this.ctx.now;
     this.upstreamStartedAt = 0;
     this.#target = target;
     this.#informational = 0;
@@ -297,17 +294,10 @@ export class Exchange {
     const retry = this.connector.fromPool && this.parts.uin.size === 0 && this.#informational === 0 &&
       req.body === BODY_NONE && IDEMPOTENT.has(req.method);
     if (!retry) return this.#error(502, reason);
-    this.#countRetry();
+    this.connector.count(F.retries);
     this.parts.up.reset(-1);
     this.#phase = CONNECTING;
     return this.#connected(this.connector.retry());
-  }
-
-  #countRetry(): void {
-    const c = this.ctx.counters, t = this.connector.target;
-    c[F.retries]++;
-    c[this.listener.base + F.retries]++;
-    if (t) c[t.base + F.retries]++;
   }
 
   /** A response head of `length` bytes was parsed: queue what the client gets of it. */
@@ -335,9 +325,7 @@ export class Exchange {
   }
 
   #timedOut(field: number, reason: string): ExchangeOutcome {
-    const c = this.ctx.counters;
-    c[field]++;
-    c[this.listener.base + field]++;
+    this.connector.count(field);
     if (this.#phase !== AWAITING_HEAD || this.#informational > 0) return X_CLOSE;
     return this.#error(504, reason);
   }

@@ -21,6 +21,7 @@ import {
   compileRequestOptions,
   compileResponseOptions,
   parseRequestInto,
+  type RequestOptionsInput,
   parseResponseInto,
   RequestView,
   ResponseView,
@@ -71,21 +72,22 @@ export class RequestHeads {
   /** A target that normalisation changed is written by the string path (rare). */
   #slowHead(input: InBuffer, route: RouteInit, target: string): string {
     const req = { ...this.toHead(input), target, targetForm: "origin" as const };
-    return upstreamRequestHead(req, {
-      clientAddress: this.clientAddress, proto: "http", viaName: VIA_NAME,
-      setHeaders: route.requestHeaders?.set, removeHeaders: route.requestHeaders?.remove,
-      pathPrefixStrip: route.stripPrefix ? route.path : undefined,
-    });
+    return upstreamRequestHead(req, this.#input(route));
   }
 
   #optionsFor(route: RouteInit): CompiledRequestOptions {
     if (this.#route === route && this.#options !== null) return this.#options;
     this.#route = route;
-    return this.#options = compileRequestOptions({
+    return this.#options = compileRequestOptions(this.#input(route));
+  }
+
+  /** The rewrite options of `route` for this connection (compiled or used by the string path). */
+  #input(route: RouteInit): RequestOptionsInput {
+    return {
       clientAddress: this.clientAddress, proto: "http", viaName: VIA_NAME,
       setHeaders: route.requestHeaders?.set, removeHeaders: route.requestHeaders?.remove,
       pathPrefixStrip: route.stripPrefix ? route.path : undefined,
-    });
+    };
   }
 }
 

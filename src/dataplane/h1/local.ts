@@ -33,8 +33,6 @@ export class LocalAnswer {
   status = 0;
   /** The connection may carry another request after it. */
   keepAlive = false;
-  /** When it started, for the access log and the send timeout. */
-  startedAt = 0;
   /** Bytes sent from files on this connection. */
   fileBytes = 0;
   #file: FileSender | null = null;
@@ -83,7 +81,6 @@ export class LocalAnswer {
   #begin(status: number): void {
     this.release();
     this.status = status;
-    this.startedAt = this.ctx.now;
     this.out.reuse(this.ctx.io);
   }
 }

@@ -81,7 +81,7 @@ export class HttpSession implements Handler, Session {
     this.#clientAddress = peer ? peer.host : "";
     this.#requestHeads = new RequestHeads(this.#clientAddress);
     this.#exchange = new Exchange(ctx, listener, {
-      client: this.#client, up: this.#up, cin: this.#cin, uin: this.#uin, c2u: this.#c2u, u2c: this.#u2c,
+      up: this.#up, cin: this.#cin, uin: this.#uin, c2u: this.#c2u, u2c: this.#u2c,
       requestHeads: this.#requestHeads, responseHeads: new ResponseHeads(), limits: this.#limits,
       upstreamChosen: (target) => this.#setScopes(this.#route, target),
     }, this);

@@ -29,8 +29,6 @@ export type TunnelResult = typeof TUNNEL_OPEN | typeof TUNNEL_DONE | typeof TUNN
 export class Tunnel {
   #forwardDone = false;
   #backwardDone = false;
-  /** The stream that failed, when the tunnel was reset. */
-  failed: Stream | null = null;
 
   constructor(readonly forward: Stream, readonly backward: Stream) {
     forward.remaining = UNTIL_EOF;
@@ -75,7 +73,6 @@ export class Tunnel {
   }
 
   #reset(ctx: IoContext, s: Stream): TunnelResult {
-    this.failed = s;
     setLingerReset(ctx.sys, s.failedAtDst ? s.src.fd : s.dst.fd);
     return TUNNEL_RESET;
   }

@@ -127,7 +127,7 @@ export class UpstreamConnector {
       if (this.#usePool && this.#takePooled(j)) return CONNECTED;
       const r = this.#connect(this.target);
       if (r !== EXHAUSTED) return r;
-      this.#count(F.connect_failures);
+      this.count(F.connect_failures);
     }
   }
 
@@ -162,12 +162,13 @@ export class UpstreamConnector {
   }
 
   #failed(field: number): ConnectResult {
-    this.#count(field);
+    this.count(field);
     this.drop();
     return this.#next();
   }
 
-  #count(field: number): void {
+  /** Counts one event in the totals, the listener and the chosen upstream. */
+  count(field: number): void {
     const c = this.ctx.counters;
     c[field]++;
     c[this.listenerBase + field]++;
