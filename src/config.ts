@@ -81,7 +81,12 @@ export const RouteSchema = z.strictObject({
   host: hostPattern.optional(),
   path: z.string().startsWith("/", "must start with /").default("/"),
   upstreams: z.array(hostPort).min(1, "needs at least one upstream").optional(),
-  static: z.strictObject({ root: z.string().min(1), index: z.string().min(1).default("index.html") }).optional(),
+  static: z.strictObject({
+    root: z.string().min(1),
+    index: z.string().min(1).default("index.html"),
+    /** Paths with a segment starting with "." (`/.env`, `/.git/config`): 404 unless "allow". */
+    dotfiles: z.enum(["deny", "allow"]).default("deny"),
+  }).optional(),
   stripPrefix: z.boolean().default(false),
   requestHeaders: headerOps.optional(),
   responseHeaders: headerOps.optional(),
@@ -118,6 +123,10 @@ export const AdminSchema = z.strictObject({
   token: z.string().min(16, "use at least 16 characters").optional(),
   /** File holding the bearer token (first line). */
   tokenFile: z.string().min(1).optional(),
+  /** An idle keep-alive admin connection is closed after this long. */
+  idleTimeout: duration(1000, DAY).default(30_000),
+  /** Open `/events` streams past this many get 503. */
+  maxEventStreams: z.number().int().min(1).max(10_000).default(64),
 });
 
 /** Schema of the whole config. */

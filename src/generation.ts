@@ -61,6 +61,7 @@ export async function resolveTopology(config: ValidConfig): Promise<Topology> {
       routes.push({
         index: routeIndex++, id, host: r.host, path: r.path, stripPrefix: r.stripPrefix, group,
         staticRoot: r.static?.root, staticIndex: r.static?.index ?? "index.html",
+        staticDotfiles: r.static?.dotfiles ?? "deny",
         requestHeaders: r.requestHeaders, responseHeaders: r.responseHeaders, maxBodySize: r.maxBodySize,
       });
     }

@@ -44,6 +44,8 @@ export interface RouteInit {
   readonly group: number;
   readonly staticRoot: string | undefined;
   readonly staticIndex: string;
+  /** "allow" serves dotfiles; "deny" (the default) answers 404 for any segment starting with ".". */
+  readonly staticDotfiles: "deny" | "allow";
   readonly requestHeaders: HeaderOps | undefined;
   readonly responseHeaders: HeaderOps | undefined;
   readonly maxBodySize: number;

@@ -10,7 +10,7 @@ import { matchPath, matchRoute, pathMatches } from "./routes.ts";
 
 function route(id: string, path: string, host?: string): RouteInit {
   return {
-    index: 0, id, host, path, stripPrefix: false, group: 0, staticRoot: undefined, staticIndex: "index.html",
+    index: 0, id, host, path, stripPrefix: false, group: 0, staticRoot: undefined, staticIndex: "index.html", staticDotfiles: "deny",
     requestHeaders: undefined, responseHeaders: undefined, maxBodySize: Number.MAX_SAFE_INTEGER,
   };
 }

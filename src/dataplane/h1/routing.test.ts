@@ -19,7 +19,7 @@ test("routing: a target the fast path calls plain is one normalisation leaves un
 function route(path: string, index: number): RouteInit {
   return {
     index, id: `l/r${index}`, host: undefined, path, stripPrefix: false, group: 0, staticRoot: undefined,
-    staticIndex: "index.html", requestHeaders: undefined, responseHeaders: undefined, maxBodySize: 1e9,
+    staticIndex: "index.html", staticDotfiles: "deny", requestHeaders: undefined, responseHeaders: undefined, maxBodySize: 1e9,
   };
 }
 
