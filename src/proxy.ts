@@ -35,6 +35,14 @@ export interface StartOptions {
   readonly source?: string;
   /** The file the config came from; `reload()` re-reads it. */
   readonly configPath?: string;
+  /** Written with this process's pid once ready; removed on close. */
+  readonly pidFile?: string;
+  /**
+   * Zero-downtime upgrade: the pid file of a running spliced whose listening
+   * addresses this one shares (SO_REUSEPORT) instead of failing as busy; once
+   * ready it sends that process SIGTERM, so it drains and exits.
+   */
+  readonly upgradeFrom?: string;
 }
 
 /** A running proxy. */
@@ -64,6 +72,8 @@ export interface Proxy {
    * open connections. Throws ConfigError and changes nothing when it is invalid.
    */
   reload(input?: ConfigInput): Promise<ValidConfig>;
+  /** Closes and reopens file access logs in every worker (SIGUSR1, logrotate). */
+  reopenLogs(): void;
   /** Graceful shutdown: stop accepting, let connections finish up to the grace period, then close. */
   close(gracePeriodMs?: number): Promise<void>;
   /** Resolves once the proxy is fully closed. */
@@ -173,6 +183,10 @@ class RunningProxy implements Proxy {
     const next = this.#reloading.then(() => this.#reload(input));
     this.#reloading = next.catch(() => {});
     return next;
+  }
+
+  reopenLogs(): void {
+    for (const g of [...this.#retiring, this.current]) for (const w of g.workers) w.send({ type: "reopen-logs" });
   }
 
   close(grace?: number): Promise<void> {

@@ -106,7 +106,11 @@ export type WorkerCommand =
   | { readonly type: "drain" }
   | { readonly type: "retire" }
   | { readonly type: "stop" }
-  | { readonly type: "connections"; readonly id: number; readonly limit: number };
+  | { readonly type: "connections"; readonly id: number; readonly limit: number }
+  /** Close and reopen file access logs (SIGUSR1, after logrotate moved them). */
+  | { readonly type: "reopen-logs" }
+  /** Test-only (SPLICED_TEST_HOOKS=1): throw from the next sweep, to prove a failed worker is replaced. */
+  | { readonly type: "inject-fault" };
 
 /** Reports from a worker. */
 export type WorkerReport =
