@@ -85,14 +85,15 @@ async function addGroup(t: Topology, texts: readonly string[], prefix: string): 
 /**
  * Binds every listener of `config`, reusing `previous` sockets bound to the
  * same `listen` text. On failure closes only what it opened and throws.
+ * `shared`: join addresses another process listens on (an upgrade hand-over).
  */
-export function bindAll(sys: Sys, config: ValidConfig, previous?: Generation): Map<string, BoundListener> {
+export function bindAll(sys: Sys, config: ValidConfig, previous?: Generation, shared = false): Map<string, BoundListener> {
   const bound = new Map<string, BoundListener>();
   const opened: number[] = [];
   try {
     for (const l of config.listeners) {
       const old = previous && findByListen(previous, l.listen);
-      const b = old ? reuse(sys, old, config.workers, l.backlog, opened) : bindListener(sys, parseHostPort(l.listen), config.workers, l.backlog);
+      const b = old ? reuse(sys, old, config.workers, l.backlog, opened) : bindListener(sys, parseHostPort(l.listen), config.workers, l.backlog, shared);
       if (!old) opened.push(...b.fds);
       bound.set(l.name, b);
     }

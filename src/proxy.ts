@@ -16,6 +16,7 @@ import {
   gather, histogramSnapshot, snapshot, type HistogramsSnapshot, type StatsLabels, type StatsSnapshot,
 } from "./stats/aggregate.ts";
 import type { AdminServer } from "./admin/server.ts";
+import { handOver, readUpgradePid, removePidFile, writePidFile } from "./upgrade.ts";
 
 export type { ValidConfig };
 export type { ConnectionInfo };
@@ -86,18 +87,39 @@ const STATE_NAMES: UpstreamState[] = ["up", "draining", "disabled"];
 /** Starts a proxy from a config object (validated here; errors name the source). */
 export async function startProxy(input: ConfigInput | ValidConfig, options: StartOptions = {}): Promise<Proxy> {
   const config = validateConfig(input, options.source ?? options.configPath ?? "config");
+  const oldPid = options.upgradeFrom === undefined ? undefined : readUpgradePid(options.upgradeFrom);
   const sys = await loadSys();
   raiseFileLimit(sys);
   const topology = await resolveTopology(config);
-  const bound = bindAll(sys, config);
+  const bound = bindAll(sys, config, undefined, oldPid !== undefined);
   let admin: AdminServer | undefined;
+  let proxy: RunningProxy | undefined;
   try {
-    if (config.admin) admin = await (await import("./admin/server.ts")).serveAdminFor(config.admin);
+    admin = await startAdmin(config, oldPid !== undefined);
     const gen = await launch(sys, 1, config, bound, topology);
-    return new RunningProxy(sys, gen, admin, options.configPath);
+    proxy = new RunningProxy(sys, gen, admin, options);
+    if (options.pidFile !== undefined) writePidFile(options.pidFile);
   } catch (err) {
-    for (const b of bound.values()) for (const fd of b.fds) sys.close(fd);
+    if (proxy) await proxy.close(0);
+    else for (const b of bound.values()) for (const fd of b.fds) sys.close(fd);
     await admin?.close();
+    throw err;
+  }
+  if (oldPid !== undefined) {
+    for (const line of handOver(oldPid)) console.error(`spliced: ${line}`);
+    if (config.admin && !admin) proxy.adminAfter(oldPid);
+  }
+  return proxy;
+}
+
+/** The admin server; in an upgrade, undefined while the old process still holds its address. */
+async function startAdmin(config: ValidConfig, upgrading: boolean): Promise<AdminServer | undefined> {
+  if (!config.admin) return undefined;
+  const { serveAdminFor } = await import("./admin/server.ts");
+  try {
+    return await serveAdminFor(config.admin);
+  } catch (err) {
+    if (upgrading && /address already in use/.test((err as Error).message)) return undefined;
     throw err;
   }
 }
@@ -111,14 +133,37 @@ class RunningProxy implements Proxy {
   #reloading: Promise<unknown> = Promise.resolve();
   readonly #startedAt = Date.now();
 
+  readonly configPath: string | undefined;
+  readonly #pidFile: string | undefined;
+
   constructor(
     private readonly sys: Sys,
     private current: Generation,
-    private readonly admin: AdminServer | undefined,
-    readonly configPath: string | undefined,
+    private admin: AdminServer | undefined,
+    options: StartOptions,
   ) {
     this.closed = new Promise<void>((resolve) => (this.#markClosed = resolve));
+    this.configPath = options.configPath;
+    this.#pidFile = options.pidFile;
     admin?.attach(this);
+  }
+
+  /** Upgrade: binds the admin address once the old process `pid` let go of it (it does at its exit). */
+  adminAfter(pid: number): void {
+    const listen = this.config.admin!.listen;
+    console.error(`spliced: upgrade: admin ${listen} comes up once pid ${pid} releases it`);
+    const retry = async () => {
+      if (this.#closing) return;
+      try {
+        this.admin = await startAdmin(this.config, true);
+      } catch (err) {
+        return console.error(`spliced: upgrade: admin not started: ${(err as Error).message}`);
+      }
+      if (!this.admin) return void setTimeout(retry, 200);
+      this.admin.attach(this);
+      console.error(`spliced: upgrade: admin ${listen} up`);
+    };
+    setTimeout(retry, 200);
   }
 
   get config(): ValidConfig {
@@ -225,6 +270,7 @@ class RunningProxy implements Proxy {
     await this.#reloading;
     const gens = [...this.#retiring, this.current];
     await Promise.all(gens.map((g) => shutdownGeneration(g, graceMs)));
+    if (this.#pidFile !== undefined) removePidFile(this.#pidFile);
     await this.admin?.close();
   }
 

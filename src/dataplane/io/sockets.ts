@@ -33,6 +33,21 @@ export function openListener(sys: Sys, ep: IpEndpoint, backlog: number): number 
   return fd;
 }
 
+/**
+ * Fails with `listen HOST:PORT: address already in use` when any socket,
+ * SO_REUSEPORT or not, another spliced's included, listens on `ep`: binds a
+ * probe without SO_REUSEPORT (which a listening SO_REUSEPORT group refuses),
+ * then closes it. SO_REUSEADDR keeps TIME_WAIT leftovers from failing it.
+ */
+export function assertAddressFree(sys: Sys, ep: IpEndpoint): void {
+  const addr = encodeSockaddr(ep);
+  const fd = check("socket", sys.socket(addr.family, C.SOCK_STREAM | C.SOCK_CLOEXEC, 0));
+  setInt(sys, fd, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
+  const bound = sys.bind(fd, addr.bytes, addr.length);
+  sys.close(fd);
+  if (bound < 0) throw new SysError(`listen ${formatEndpoint(ep)}`, -bound);
+}
+
 /** Result of starting a non-blocking connect. */
 export interface ConnectStart {
   /** The socket, or -1 when it could not be created. */

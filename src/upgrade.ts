@@ -1,0 +1,87 @@
+/**
+ * Zero-downtime upgrade and pid files.
+ *
+ * `spliced --config F --upgrade-from PIDFILE`: the new process joins the old
+ * one's SO_REUSEPORT listening groups instead of failing as busy, starts its
+ * workers, then sends the old process SIGTERM: it closes its listeners and
+ * lets its connections finish. With `net.ipv4.tcp_migrate_req = 1` the kernel
+ * moves connections still queued on the closing listeners to the new ones;
+ * with 0 (the kernel's default) a connection that lands in the old accept
+ * queue during the last instant before it closes is reset, so spliced warns.
+ *
+ * @module
+ */
+import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { ConfigError } from "./errors.ts";
+
+const MIGRATE_REQ = "/proc/sys/net/ipv4/tcp_migrate_req";
+
+/** Reads the pid of the process to take over from; ConfigError naming the flag when it is not usable. */
+export function readUpgradePid(path: string): number {
+  const fail = (message: string): never => {
+    throw new ConfigError("--upgrade-from", [{ path, message }]);
+  };
+  let text = "";
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    fail(code === "ENOENT" ? "pid file not found" : `cannot read pid file: ${code ?? err}`);
+  }
+  const pid = /^\s*(\d+)\s*$/.exec(text)?.[1];
+  if (pid === undefined || Number(pid) <= 1) fail("does not hold a process id");
+  if (Number(pid) === process.pid) fail("names this process");
+  if (!isRunning(Number(pid))) fail(`process ${pid} is not running`);
+  return Number(pid);
+}
+
+/** True while a process with this pid exists (signal 0 checks without sending). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === "EPERM";
+  }
+}
+
+/** Tells the old process to drain and exit; returns a warning to log, if any. */
+export function handOver(pid: number): string[] {
+  const lines = [`upgrade: serving beside pid ${pid}; sent it SIGTERM to drain`];
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch (err) {
+    lines.push(`upgrade: could not signal pid ${pid}: ${(err as { code?: string }).code ?? err}`);
+  }
+  if (migrateReqSetting() === "0") {
+    lines.push(`upgrade: warning: ${MIGRATE_REQ.slice(10).replaceAll("/", ".")} is 0: a connection queued on the old process's listeners as they close may be reset; set it to 1 for a lossless hand-over`);
+  }
+  return lines;
+}
+
+function migrateReqSetting(): string | undefined {
+  try {
+    return readFileSync(MIGRATE_REQ, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes this process's pid to `path` (ConfigError naming `--pid-file` on failure). */
+export function writePidFile(path: string): void {
+  try {
+    writeFileSync(path, `${process.pid}\n`);
+  } catch (err) {
+    throw new ConfigError("--pid-file", [{ path, message: `cannot write: ${(err as { code?: string }).code ?? err}` }]);
+  }
+}
+
+/** Removes the pid file if it still names this process (a newer one may have taken it over). */
+export function removePidFile(path: string): void {
+  try {
+    if (readFileSync(path, "utf8").trim() === String(process.pid)) unlinkSync(path);
+  } catch {
+    // already gone or replaced: nothing to do
+  }
+}
