@@ -107,11 +107,14 @@ export class DataPlane {
   async run(): Promise<void> {
     const ctx = this.ctx;
     const onError = (err: unknown, h: Handler) => this.#handlerFailed(err, h);
+    const tick = () => void (ctx.now = ctx.io.now = performance.now());
     while (!this.#stopped) {
       const timeout = this.#later.length > 0 ? 0 : Math.max(0, Math.ceil(this.#nextSweep - ctx.now));
-      ctx.loop.poll(timeout, onError);
-      ctx.now = ctx.io.now = performance.now();
-      if (this.#later.length > 0) this.#resumeLater(onError);
+      ctx.loop.poll(timeout, tick, onError);
+      if (this.#later.length > 0) {
+        tick(); // the batch may have taken a while: sessions resumed now see the time they run
+        this.#resumeLater(onError);
+      }
       if (ctx.now >= this.#nextSweep) this.#sweep();
       if (this.#woken) await this.#yieldForMessages();
     }

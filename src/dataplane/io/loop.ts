@@ -1,6 +1,7 @@
 /**
  * A minimal epoll loop: file descriptors map to handlers, events are
- * edge-triggered, and `poll()` blocks in epoll_wait for at most a timeout.
+ * edge-triggered, and `poll()` blocks in epoll_wait for at most a timeout,
+ * then lets its caller read the clock once before any handler runs.
  *
  * @module
  */
@@ -59,9 +60,15 @@ export class EventLoop {
     this.sys.epollCtl(this.epfd, C.EPOLL_CTL_DEL, fd, null);
   }
 
-  /** Waits up to `timeoutMs` and dispatches events; returns how many, or -errno. */
-  poll(timeoutMs: number, onError: (err: unknown, handler: Handler) => void): number {
+  /**
+   * Waits up to `timeoutMs`, calls `onWake` once (the caller reads its clock
+   * there: every handler of this batch sees the time it was woken, never the
+   * time of the previous wake-up), then dispatches the events. Returns how
+   * many, or -errno.
+   */
+  poll(timeoutMs: number, onWake: () => void, onError: (err: unknown, handler: Handler) => void): number {
     const n = this.sys.epollWait(this.epfd, this.#events, this.#maxEvents, timeoutMs);
+    onWake();
     const ev = this.#events, stride = this.#stride, dw = this.#dataWord;
     for (let i = 0; i < n; i++) {
       const fd = ev[i * stride + dw];
