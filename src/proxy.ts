@@ -6,6 +6,7 @@
  * @module
  */
 import type { IpEndpoint } from "../ffi/sockaddr.ts";
+import process from "node:process";
 import { loadSys, type Sys } from "../ffi/mod.ts";
 import { CONTROL_SLOTS, DISABLED, DRAINING } from "./balance/balancer.ts";
 import { loadConfigFile, validateConfig, type ConfigInput, type ValidConfig } from "./config.ts";
@@ -16,6 +17,7 @@ import {
   gather, histogramSnapshot, snapshot, type HistogramsSnapshot, type StatsLabels, type StatsSnapshot,
 } from "./stats/aggregate.ts";
 import type { AdminServer } from "./admin/server.ts";
+import { StatsArchive } from "./stats/archive.ts";
 import { handOver, readUpgradePid, removePidFile, writePidFile } from "./upgrade.ts";
 
 export type { ValidConfig };
@@ -73,6 +75,11 @@ export interface Proxy {
    * open connections. Throws ConfigError and changes nothing when it is invalid.
    */
   reload(input?: ConfigInput): Promise<ValidConfig>;
+  /**
+   * Test-only, with SPLICED_TEST_HOOKS=1 in the environment: makes worker
+   * `worker` throw from its next sweep, to prove it is replaced. False otherwise.
+   */
+  injectWorkerFault(worker: number): boolean;
   /** Closes and reopens file access logs in every worker (SIGUSR1, logrotate). */
   reopenLogs(): void;
   /** Graceful shutdown: stop accepting, let connections finish up to the grace period, then close. */
@@ -128,10 +135,13 @@ class RunningProxy implements Proxy {
   readonly closed: Promise<void>;
   #markClosed!: () => void;
   #closing: Promise<void> | undefined;
-  #past: Generation[] = [];
+  /** Counters of generations that ended (reloads), folded so the generations themselves can go. */
+  readonly #archive = new StatsArchive();
   #retiring = new Set<Generation>();
   #reloading: Promise<unknown> = Promise.resolve();
   readonly #startedAt = Date.now();
+  /** Worker restarts of generations no longer kept. */
+  #restartsBefore = 0;
 
   readonly configPath: string | undefined;
   readonly #pidFile: string | undefined;
@@ -171,24 +181,30 @@ class RunningProxy implements Proxy {
   }
 
   stats(): StatsSnapshot {
-    const g = gather([...this.#past, this.current]);
-    const meta = { runtime: this.sys.runtime, uptimeSeconds: (Date.now() - this.#startedAt) / 1000, generation: this.current.id };
+    const g = gather([...this.#retiring, this.current], this.#archive.sums);
+    const meta = {
+      runtime: this.sys.runtime, uptimeSeconds: (Date.now() - this.#startedAt) / 1000, generation: this.current.id,
+      workerRestarts: this.#restartsBefore + [...this.#retiring, this.current].reduce((n, g) => n + g.health.restarts, 0),
+      workersDown: this.current.health.down.size,
+      generationsLive: this.#retiring.size + 1,
+    };
     return snapshot(g, this.current, this.#labels(), meta);
   }
 
   histograms(): HistogramsSnapshot {
-    return histogramSnapshot(gather([...this.#past, this.current]), this.#labels());
+    return histogramSnapshot(gather([...this.#retiring, this.current], this.#archive.sums), this.#labels());
   }
 
   async connections(limit = 100): Promise<ConnectionInfo[]> {
     const workers = [...this.#retiring, this.current].flatMap((g) => g.workers);
-    const lists = await Promise.all(workers.map((w) => w.connections(limit)));
+    const lists = await Promise.all(workers.map(async (w) => (await w.connections(limit)).map((c) => ({ ...c, worker: w.index }))));
     return lists.flat().sort((a, b) => b.age_seconds - a.age_seconds).slice(0, limit);
   }
 
   readiness(): Readiness {
     const reasons: string[] = [];
     if (this.#closing) reasons.push("shutting down");
+    for (const w of this.current.health.down) reasons.push(`worker ${w} failed and is restarting`);
     const { control, topology } = this.current;
     const usable = (group: number) => topology.groups[group].some((j) =>
       Atomics.load(control, j * CONTROL_SLOTS) === 0 && Atomics.load(control, j * CONTROL_SLOTS + 1) > 0
@@ -230,6 +246,14 @@ class RunningProxy implements Proxy {
     return next;
   }
 
+  injectWorkerFault(worker: number): boolean {
+    if (process.env.SPLICED_TEST_HOOKS !== "1") return false;
+    const w = this.current.workers[worker];
+    if (!w || this.current.health.down.has(worker)) return false;
+    w.send({ type: "inject-fault" });
+    return true;
+  }
+
   reopenLogs(): void {
     for (const g of [...this.#retiring, this.current]) for (const w of g.workers) w.send({ type: "reopen-logs" });
   }
@@ -253,12 +277,18 @@ class RunningProxy implements Proxy {
       throw err;
     }
     this.current = next;
-    this.#past.push(old);
     this.#retiring.add(old);
     const { detached, finished } = retire(old, unusedSockets(old, next), this.sys);
-    finished.finally(() => this.#retiring.delete(old));
+    finished.finally(() => this.#ended(old));
     await detached;
     return config;
+  }
+
+  /** A retired generation's workers stopped: keep its counters, let the rest go. */
+  #ended(gen: Generation): void {
+    this.#archive.fold(gen, this.current);
+    this.#restartsBefore += gen.health.restarts;
+    this.#retiring.delete(gen);
   }
 
   #readConfigFile(): ValidConfig {

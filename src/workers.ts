@@ -21,6 +21,9 @@ export class WorkerHandle {
   readonly wakeFd: number;
   #listeners = new Map<string, Array<(msg: WorkerReport) => void>>();
   #failure: ((err: Error) => void) | undefined;
+  #ready = false;
+  /** Called once if the worker fails after it was ready (it threw out of its loop, or its thread died). */
+  onCrash: ((err: Error) => void) | undefined;
 
   constructor(private readonly sys: Sys, readonly index: number) {
     this.wakeFd = check("eventfd", sys.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -36,7 +39,10 @@ export class WorkerHandle {
   start(init: Omit<WorkerInit, "control" | "wakeFd" | "type" | "workerIndex">): Promise<void> {
     const ready = new Promise<void>((resolve, reject) => {
       this.#failure = reject;
-      this.once("ready", () => resolve());
+      this.once("ready", () => {
+        this.#ready = true;
+        resolve();
+      });
     });
     this.worker.postMessage({ ...init, type: "init", workerIndex: this.index, control: this.control, wakeFd: this.wakeFd });
     return ready;
@@ -92,6 +98,7 @@ export class WorkerHandle {
 
   #onReport(msg: WorkerReport): void {
     if (msg.type === "error") return this.#fail(new Error(msg.message));
+    if (msg.type === "crashed") return this.#crashed(new Error(msg.message));
     if (msg.type === "stopped") this.#stopped = true;
     const list = this.#listeners.get(msg.type) ?? [];
     this.#listeners.delete(msg.type);
@@ -99,7 +106,19 @@ export class WorkerHandle {
   }
 
   #fail(err: Error): void {
-    if (this.#failure) this.#failure(err);
+    if (this.#ready) this.#crashed(err);
+    else if (this.#failure) this.#failure(err);
     else console.error(`spliced: ${err.message}`);
+  }
+
+  /** After start-up a failure ends this worker; whoever waits on it hears at once, and onCrash decides what next. */
+  #crashed(err: Error): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const waiting = this.#listeners;
+    this.#listeners = new Map();
+    for (const [type, list] of waiting) for (const fn of list) fn({ type } as WorkerReport);
+    this.worker.terminate();
+    this.onCrash?.(err);
   }
 }

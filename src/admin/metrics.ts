@@ -197,6 +197,8 @@ export function renderMetrics(stats: StatsSnapshot, hists: HistogramsSnapshot, i
   out.sample("spliced_start_time_seconds", "gauge", "Start time of the proxy, seconds since the epoch.", "", info.startTimeSeconds);
   out.sample("spliced_ready", "gauge", "1 when every listener is bound and has a usable upstream.", "", info.ready ? 1 : 0);
   out.sample("spliced_config_generation", "gauge", "Config generation (1 at start, +1 per reload).", "", stats.generation);
+  out.sample("spliced_worker_restarts_total", "counter", "Data-plane workers replaced after a failure.", "", stats.worker_restarts ?? 0);
+  out.sample("spliced_workers_down", "gauge", "Data-plane workers that failed and are not running again yet.", "", stats.workers_down ?? 0);
   const http = (listener: string) => stats.listeners[listener]?.mode !== "tcp";
   for (const [listener, l] of Object.entries(stats.listeners)) {
     const labels = labelBody({ listener });

@@ -45,6 +45,8 @@ export interface ConnectionInfo {
   readonly bytes_upstream_to_client: number;
   readonly bytes_spliced: number;
   readonly bytes_copied: number;
+  /** The data-plane worker that holds it (set by the main thread). */
+  readonly worker?: number;
 }
 
 /** A live connection the worker tracks (for timeouts and shutdown). */

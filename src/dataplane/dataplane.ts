@@ -211,6 +211,7 @@ export class DataPlane {
   }
 
   #sweep(): void {
+    if (this.#faultInjected) throw new Error("fault injected by the test hook");
     const now = this.ctx.now;
     this.#nextSweep = now + SWEEP_MS;
     for (const s of this.sessions) s.checkTimers(now);
@@ -218,6 +219,34 @@ export class DataPlane {
     this.ctx.upstreamPool.sweep(now);
     if (++this.#sweeps % TRIM_EVERY === 0) this.ctx.io.pool.trim();
     this.ctx.counters[F.pipes_open] = this.ctx.io.pool.open;
+  }
+
+  #faultInjected = false;
+
+  /** Test hook: the next sweep throws, as a bug in the data plane would. */
+  injectFault(): void {
+    this.#faultInjected = true;
+  }
+
+  /**
+   * After `run()` threw: closes every connection, pipe and pooled upstream,
+   * leaves the listening sockets open (a replacement worker takes them over),
+   * and never throws.
+   */
+  abandon(): void {
+    for (const s of [...this.sessions]) {
+      try {
+        s.abort();
+      } catch {
+        this.sessions.delete(s);
+      }
+    }
+    for (const l of this.listeners) l.detach();
+    try {
+      this.#teardown();
+    } catch {
+      // best effort: the worker is going away
+    }
   }
 
   #checkDrained(): void {

@@ -119,4 +119,6 @@ export type WorkerReport =
   | { readonly type: "stopped" }
   | { readonly type: "retired" }
   | { readonly type: "connections"; readonly id: number; readonly list: ConnectionInfo[] }
-  | { readonly type: "error"; readonly message: string };
+  | { readonly type: "error"; readonly message: string }
+  /** The data plane threw out of its loop; it closed its connections and stops. The main thread starts another. */
+  | { readonly type: "crashed"; readonly message: string };

@@ -29,6 +29,7 @@ function command(cmd: WorkerCommand): void {
     report({ type: "retired" });
   } else if (cmd.type === "stop") plane.stop();
   else if (cmd.type === "connections") report({ type: "connections", id: cmd.id, list: plane.connections(cmd.limit) });
+  else if (cmd.type === "inject-fault") plane.injectFault();
 }
 
 async function start(init: WorkerInit): Promise<void> {
@@ -38,7 +39,13 @@ async function start(init: WorkerInit): Promise<void> {
     error: (err) => console.error(`spliced worker ${init.workerIndex}: ${err instanceof Error ? err.stack : err}`),
   });
   report({ type: "ready" });
-  await plane.run();
+  try {
+    await plane.run();
+  } catch (err) {
+    plane.abandon();
+    report({ type: "crashed", message: err instanceof Error ? err.message : String(err) });
+    return;
+  }
   report({ type: "stopped" });
 }
 

@@ -53,6 +53,12 @@ export interface StatsSnapshot {
   readonly runtime: string;
   readonly uptime_seconds: number;
   readonly generation: number;
+  /** Data-plane workers replaced after a failure, since start. */
+  readonly worker_restarts: number;
+  /** Workers that failed and are not running again yet. */
+  readonly workers_down: number;
+  /** Config generations still running: the current one plus those finishing their connections after a reload. */
+  readonly generations_live: number;
   readonly totals: Counters;
   readonly workers: Counters[];
   readonly listeners: Record<string, Counters & { listen: string; mode: string }>;
@@ -80,9 +86,15 @@ function slot(map: Map<string, Float64Array>, name: string): Float64Array {
   return raw;
 }
 
-/** Sums every generation's scopes by name. */
-export function gather(gens: readonly GenerationView[]): Gathered {
+/** Sums every generation's scopes by name, on top of `base` (e.g. ended generations' sums) when given. */
+export function gather(gens: readonly GenerationView[], base?: Gathered): Gathered {
   const out: Gathered = { totals: new Float64Array(SCOPE_SIZE), listeners: new Map(), routes: new Map(), upstreams: new Map() };
+  if (base) {
+    out.totals.set(base.totals);
+    for (const key of ["listeners", "routes", "upstreams"] as const) {
+      for (const [name, raw] of base[key]) out[key].set(name, raw.slice());
+    }
+  }
   for (const g of gens) {
     const L = g.listenerNames.length, R = g.routeIds.length;
     sumScope(g.views, 0, out.totals);
@@ -111,7 +123,7 @@ export function snapshot(
   g: Gathered,
   current: GenerationView,
   labels: StatsLabels,
-  meta: { runtime: string; uptimeSeconds: number; generation: number },
+  meta: { runtime: string; uptimeSeconds: number; generation: number; workerRestarts: number; workersDown: number; generationsLive: number },
 ): StatsSnapshot {
   const empty = new Float64Array(SCOPE_SIZE);
   const listeners: StatsSnapshot["listeners"] = {};
@@ -135,6 +147,7 @@ export function snapshot(
   });
   return {
     runtime: meta.runtime, uptime_seconds: meta.uptimeSeconds, generation: meta.generation,
+    worker_restarts: meta.workerRestarts, workers_down: meta.workersDown, generations_live: meta.generationsLive,
     totals: counters(g.totals), workers, listeners, routes, upstreams,
   };
 }
