@@ -56,13 +56,30 @@ export const O_CREAT = 0o100;
 export const O_APPEND = 0o2000;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
-export const O_NOFOLLOW = 0o400000;
+export const O_NOCTTY = 0o400;
+/** open(2) O_PATH: an fd that names a place in the tree, for `*at` calls; no I/O. */
+export const O_PATH = 0o10000000;
+/** O_NOFOLLOW and O_DIRECTORY differ by architecture: aarch64 uses the 32-bit ARM values. */
+export const O_NOFOLLOW = process.arch === "arm64" ? 0o100000 : 0o400000;
+export const O_DIRECTORY = process.arch === "arm64" ? 0o40000 : 0o200000;
+/** The dirfd meaning "the current directory" for `*at` calls. */
+export const AT_FDCWD = -100;
 export const F_GETFL = 3;
 export const F_SETFL = 4;
 export const F_SETPIPE_SZ = 1031;
 export const F_GETPIPE_SZ = 1032;
 export const EFD_NONBLOCK = O_NONBLOCK;
 export const EFD_CLOEXEC = O_CLOEXEC;
+
+/** openat2(2): its syscall number (the same on x86_64 and aarch64) and `struct open_how`. */
+export const SYS_openat2 = 437;
+/** sizeof(struct open_how): u64 flags, u64 mode, u64 resolve. */
+export const OPEN_HOW_SIZE = 24;
+export const RESOLVE_NO_XDEV = 0x01;
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_NO_SYMLINKS = 0x04;
+export const RESOLVE_BENEATH = 0x08;
+export const RESOLVE_IN_ROOT = 0x10;
 
 /** splice(2) flags. SPLICE_F_MORE is deliberately absent: it stalls interactive traffic. */
 export const SPLICE_F_MOVE = 1;
@@ -75,16 +92,22 @@ export const RLIMIT_NOFILE = 7;
 export const EPERM = 1;
 export const ENOENT = 2;
 export const EINTR = 4;
+export const ENXIO = 6;
+export const E2BIG = 7;
 export const EBADF = 9;
 export const EAGAIN = 11;
 export const ENOMEM = 12;
 export const EACCES = 13;
 export const EFAULT = 14;
+export const EXDEV = 18;
+export const ENOTDIR = 20;
+export const EISDIR = 21;
 export const EINVAL = 22;
 export const ENFILE = 23;
 export const EMFILE = 24;
 export const EPIPE = 32;
 export const ENOSYS = 38;
+export const ELOOP = 40;
 export const ENOTSOCK = 88;
 export const EOPNOTSUPP = 95;
 export const EADDRINUSE = 98;
@@ -102,8 +125,9 @@ export const EINPROGRESS = 115;
 
 /** Short names for errno values, for messages. */
 export const ERRNO_NAMES: Readonly<Record<number, string>> = {
-  [EPERM]: "EPERM", [ENOENT]: "ENOENT", [EINTR]: "EINTR", [EBADF]: "EBADF",
+  [EPERM]: "EPERM", [ENOENT]: "ENOENT", [EINTR]: "EINTR", [ENXIO]: "ENXIO", [E2BIG]: "E2BIG", [EBADF]: "EBADF",
   [EAGAIN]: "EAGAIN", [ENOMEM]: "ENOMEM", [EACCES]: "EACCES", [EFAULT]: "EFAULT",
+  [EXDEV]: "EXDEV", [ENOTDIR]: "ENOTDIR", [EISDIR]: "EISDIR", [ELOOP]: "ELOOP",
   [EINVAL]: "EINVAL", [ENFILE]: "ENFILE", [EMFILE]: "EMFILE", [EPIPE]: "EPIPE",
   [ENOSYS]: "ENOSYS", [ENOTSOCK]: "ENOTSOCK", [EOPNOTSUPP]: "EOPNOTSUPP",
   [EADDRINUSE]: "EADDRINUSE", [EADDRNOTAVAIL]: "EADDRNOTAVAIL",
@@ -197,7 +221,12 @@ export function statLayout(arch: string = process.arch): StatLayout {
   return layout.stat;
 }
 
-/** Mask and value of a regular file in `st_mode`. */
+/** The file-type mask of `st_mode` and its values. */
 export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
 export const S_IFDIR = 0o040000;
+export const S_IFLNK = 0o120000;
+export const S_IFIFO = 0o010000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const S_IFSOCK = 0o140000;

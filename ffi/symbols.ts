@@ -70,6 +70,13 @@ export const SYMBOLS = {
   setrlimit: { params: ["i32", "ptr"], result: "i32" },
   // int open(const char *path, int flags, mode_t mode);  (variadic in C)
   open: { params: ["ptr", "i32", "u32"], result: "i32" },
+  // int openat(int dirfd, const char *path, int flags, mode_t mode);  (variadic in C)
+  openat: { params: ["i32", "ptr", "i32", "u32"], result: "i32" },
+  // long syscall(long number, ...);  declared in the one shape spliced uses, openat2:
+  //   syscall(SYS_openat2, int dirfd, const char *path, struct open_how *how, size_t size).
+  // glibc's syscall() is assembly that moves registers (number: full 64-bit %rdi/x0), so the
+  // number goes as u32 (zero-extended on both backends) and the long result reads as i32 (fds, -1).
+  syscall: { params: ["u32", "i32", "ptr", "ptr", "usize"], result: "i32" },
   // int fstat(int fd, struct stat *st);
   fstat: { params: ["i32", "ptr"], result: "i32" },
   // int *__errno_location(void);

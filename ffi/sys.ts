@@ -9,6 +9,8 @@
  * @module
  */
 
+import { SYS_openat2 } from "./constants.ts";
+
 /** A typed array handed to C as a pointer (or `null` for NULL). */
 export type Ptr = ArrayBufferView | null;
 
@@ -47,6 +49,13 @@ export interface Sys {
   setrlimit(resource: number, rlim: BigUint64Array): number;
   /** open(2); `path` is a NUL-terminated UTF-8 string. */
   open(path: Uint8Array, flags: number, mode: number): number;
+  /** openat(2); `path` is a NUL-terminated UTF-8 string, relative to `dirfd` (or AT_FDCWD). */
+  openat(dirfd: number, path: Uint8Array, flags: number, mode: number): number;
+  /**
+   * openat2(2) through syscall(2) (glibc has no wrapper): `how` is `struct open_how`
+   * as three u64 (flags, mode, resolve), `size` its byte size. -ENOSYS before Linux 5.6.
+   */
+  openat2(dirfd: number, path: Uint8Array, how: BigUint64Array, size: number): number;
   fstat(fd: number, st: Uint8Array): number;
 }
 
@@ -87,6 +96,8 @@ export function makeSys(runtime: string, s: RawSymbols, errno: () => number): Sy
     getrlimit: (r, l) => fold(s.getrlimit(r, l)),
     setrlimit: (r, l) => fold(s.setrlimit(r, l)),
     open: (p, f, m) => fold(s.open(p, f, m)),
+    openat: (d, p, f, m) => fold(s.openat(d, p, f, m)),
+    openat2: (d, p, how, n) => fold(s.syscall(SYS_openat2, d, p, how, n)),
     fstat: (fd, st) => fold(s.fstat(fd, st)),
   };
 }

@@ -14,7 +14,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as C from "./constants.ts";
@@ -305,6 +306,9 @@ const CASES: Record<string, Case> = {
   "splice from an empty non-blocking socket returns -EAGAIN": spliceEagainCase,
   "sendfile sends a temp file to a socket and advances the offset": sendfileCase,
   "fstat gives the file size at statLayout().fileSize": fstatCase,
+  "openat: relative to a dir fd; O_NOFOLLOW refuses a symlink, O_DIRECTORY a file, O_NONBLOCK opens a FIFO at once": openatCase,
+  "openat2 RESOLVE_BENEATH: opens beneath the dir fd, follows links inside, refuses .. and links out (EXDEV)": openat2Case,
+  "openat2: open_how arrives whole: an unknown resolve bit is EINVAL, a short size EINVAL, O_NONBLOCK FIFO at once": openat2HowCase,
   "shutdown(SHUT_WR) reaches the peer as EOF; the other direction still works": shutdownCase,
   "recv with MSG_PEEK|MSG_DONTWAIT probes without consuming: EAGAIN, bytes, then 0 at EOF": recvPeekCase,
   "setsockopt/getsockopt round-trip SO_REUSEPORT and TCP_NODELAY": sockoptCase,
@@ -487,6 +491,99 @@ function fstatCase(sys: Sys, fds: Fds): void {
   assert.equal(view.getBigUint64(layout.ino, true), statSync(path, { bigint: true }).ino, "st_ino");
   assert.equal(view.getBigInt64(layout.mtimeSec, true), 1_500_000_000n, "st_mtim.tv_sec");
   assert.equal(view.getBigInt64(layout.mtimeNsec, true), 0n, "st_mtim.tv_nsec");
+}
+
+/**
+ * A temp dir `top/` holding `root/` with: f.txt, sub/g.txt, link -> f.txt,
+ * sublink -> sub, up -> ../outside.txt, abs -> <absolute outside.txt>, fifo;
+ * and `top/outside.txt` beside the root.
+ */
+function fileTree(fds: Fds): { top: string; root: string } {
+  const top = mkdtempSync(join(tmpdir(), "spliced-contract-tree-"));
+  fds.defer(() => rmSync(top, { recursive: true, force: true }));
+  const root = join(top, "root");
+  mkdirSync(join(root, "sub"), { recursive: true });
+  writeFileSync(join(root, "f.txt"), pattern(10, 1));
+  writeFileSync(join(root, "sub", "g.txt"), pattern(20, 2));
+  writeFileSync(join(top, "outside.txt"), pattern(30, 3));
+  symlinkSync("f.txt", join(root, "link"));
+  symlinkSync("sub", join(root, "sublink"));
+  symlinkSync("../outside.txt", join(root, "up"));
+  symlinkSync(join(top, "outside.txt"), join(root, "abs"));
+  execFileSync("mkfifo", [join(root, "fifo")]);
+  return { top, root };
+}
+
+/** The `st_mode` file type and `st_size` of an open fd. */
+function typeAndSize(sys: Sys, fd: number): { type: number; size: number } {
+  const layout = C.statLayout();
+  const st = new Uint8Array(layout.size);
+  ok(sys.fstat(fd, st), "fstat");
+  const view = new DataView(st.buffer);
+  return { type: view.getUint32(layout.mode, true) & C.S_IFMT, size: Number(view.getBigInt64(layout.fileSize, true)) };
+}
+
+const READ_NB = C.O_RDONLY | C.O_NONBLOCK | C.O_NOCTTY | C.O_CLOEXEC;
+
+function openatCase(sys: Sys, fds: Fds): void {
+  const { root } = fileTree(fds);
+  const dir = fds.own(sys.open(cstr(root), C.O_PATH | C.O_DIRECTORY | C.O_CLOEXEC, 0), "open root O_PATH");
+  assert.equal(typeAndSize(sys, dir).type, C.S_IFDIR, "O_PATH dir fd fstat");
+  const f = fds.own(sys.openat(dir, cstr("f.txt"), READ_NB | C.O_NOFOLLOW, 0), "openat f.txt");
+  assert.deepEqual(typeAndSize(sys, f), { type: C.S_IFREG, size: 10 });
+  assert.deepEqual(readUpTo(sys, f, 10), pattern(10, 1), "bytes of f.txt");
+  const sub = fds.own(sys.openat(dir, cstr("sub"), C.O_PATH | C.O_DIRECTORY | C.O_NOFOLLOW | C.O_CLOEXEC, 0), "openat sub");
+  const g = fds.own(sys.openat(sub, cstr("g.txt"), READ_NB | C.O_NOFOLLOW, 0), "openat sub/g.txt");
+  assert.equal(typeAndSize(sys, g).size, 20);
+  fails(sys.openat(dir, cstr("link"), READ_NB | C.O_NOFOLLOW, 0), C.ELOOP, "O_NOFOLLOW on a symlink");
+  fails(sys.openat(dir, cstr("f.txt"), READ_NB | C.O_DIRECTORY, 0), C.ENOTDIR, "O_DIRECTORY on a file");
+  fails(sys.openat(dir, cstr("missing"), READ_NB, 0), C.ENOENT, "openat of a missing name");
+  const fifo = fds.own(sys.openat(dir, cstr("fifo"), READ_NB | C.O_NOFOLLOW, 0), "openat fifo O_NONBLOCK (no writer)");
+  assert.equal(typeAndSize(sys, fifo).type, C.S_IFIFO, "fstat says FIFO");
+  const cwd = fds.own(sys.openat(C.AT_FDCWD, cstr(join(root, "f.txt")), READ_NB, 0), "openat AT_FDCWD");
+  assert.equal(typeAndSize(sys, cwd).size, 10);
+}
+
+/** openat2 with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS, as the static server calls it. */
+function beneath(sys: Sys, dir: number, path: string, flags = READ_NB): number {
+  const how = new BigUint64Array([BigInt(flags), 0n, BigInt(C.RESOLVE_BENEATH | C.RESOLVE_NO_MAGICLINKS)]);
+  return sys.openat2(dir, cstr(path), how, C.OPEN_HOW_SIZE);
+}
+
+function openat2Case(sys: Sys, fds: Fds): void {
+  const { root } = fileTree(fds);
+  const dir = fds.own(sys.open(cstr(root), C.O_PATH | C.O_DIRECTORY | C.O_CLOEXEC, 0), "open root O_PATH");
+  const probe = beneath(sys, dir, "f.txt");
+  if (probe === -C.ENOSYS) return; // Linux before 5.6: the static server falls back to openat walks.
+  const f = fds.own(probe, "openat2 f.txt");
+  assert.deepEqual(readUpTo(sys, f, 10), pattern(10, 1), "bytes of f.txt");
+  assert.equal(typeAndSize(sys, fds.own(beneath(sys, dir, "sub/g.txt"), "openat2 sub/g.txt")).size, 20);
+  assert.equal(typeAndSize(sys, fds.own(beneath(sys, dir, "link"), "openat2 link (inside)")).size, 10, "link -> f.txt");
+  assert.equal(typeAndSize(sys, fds.own(beneath(sys, dir, "sublink/g.txt"), "openat2 sublink/g.txt")).size, 20);
+  assert.equal(typeAndSize(sys, fds.own(beneath(sys, dir, "."), "openat2 .")).type, C.S_IFDIR);
+  fails(beneath(sys, dir, "../outside.txt"), C.EXDEV, "openat2 ../outside.txt");
+  fails(beneath(sys, dir, "sub/../../outside.txt"), C.EXDEV, "openat2 sub/../../outside.txt");
+  fails(beneath(sys, dir, "up"), C.EXDEV, "openat2 of a relative link out");
+  fails(beneath(sys, dir, "abs"), C.EXDEV, "openat2 of an absolute link");
+  fails(beneath(sys, dir, "/etc/passwd"), C.EXDEV, "openat2 of an absolute path");
+  fails(beneath(sys, dir, "missing"), C.ENOENT, "openat2 of a missing name");
+  fails(beneath(sys, dir, "f.txt/x"), C.ENOTDIR, "openat2 through a file");
+}
+
+function openat2HowCase(sys: Sys, fds: Fds): void {
+  const { root } = fileTree(fds);
+  const dir = fds.own(sys.open(cstr(root), C.O_PATH | C.O_DIRECTORY | C.O_CLOEXEC, 0), "open root O_PATH");
+  const probe = beneath(sys, dir, "f.txt");
+  if (probe === -C.ENOSYS) return;
+  fds.own(probe, "openat2 f.txt");
+  const path = cstr("f.txt");
+  fails(sys.openat2(dir, path, new BigUint64Array([BigInt(READ_NB), 0n, 0x8000n]), C.OPEN_HOW_SIZE), C.EINVAL, "unknown resolve bit");
+  fails(sys.openat2(dir, path, new BigUint64Array([BigInt(READ_NB), 0n, 0n]), 16), C.EINVAL, "size below OPEN_HOW_VER0");
+  fails(sys.openat2(dir, path, new BigUint64Array([BigInt(READ_NB), 0o644n, 0n]), C.OPEN_HOW_SIZE), C.EINVAL, "mode without O_CREAT");
+  const nofollow = new BigUint64Array([BigInt(READ_NB), 0n, BigInt(C.RESOLVE_NO_SYMLINKS)]);
+  fails(sys.openat2(dir, cstr("link"), nofollow, C.OPEN_HOW_SIZE), C.ELOOP, "RESOLVE_NO_SYMLINKS");
+  const fifo = fds.own(beneath(sys, dir, "fifo"), "openat2 fifo O_NONBLOCK (no writer)");
+  assert.equal(typeAndSize(sys, fifo).type, C.S_IFIFO, "fstat says FIFO");
 }
 
 function shutdownCase(sys: Sys, fds: Fds): void {
