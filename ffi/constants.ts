@@ -28,9 +28,10 @@ export const IPV6_V6ONLY = 26;
 export const TCP_NODELAY = 1;
 export const TCP_CORK = 3;
 
-/** recv(2) flags. */
+/** recv(2)/send(2) flags. */
 export const MSG_PEEK = 0x2;
 export const MSG_DONTWAIT = 0x40;
+export const MSG_NOSIGNAL = 0x4000;
 
 /** shutdown(2) directions. */
 export const SHUT_RD = 0;

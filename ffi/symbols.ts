@@ -60,6 +60,8 @@ export const SYMBOLS = {
   read: { params: ["i32", "ptr", "usize"], result: "i32" },
   // ssize_t recv(int fd, void *buf, size_t len, int flags);
   recv: { params: ["i32", "ptr", "usize", "i32"], result: "i32" },
+  // ssize_t send(int fd, const void *buf, size_t len, int flags);
+  send: { params: ["i32", "ptr", "usize", "i32"], result: "i32" },
   // ssize_t write(int fd, const void *buf, size_t count);
   write: { params: ["i32", "ptr", "usize"], result: "i32" },
   // int eventfd(unsigned initval, int flags);

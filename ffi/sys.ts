@@ -44,6 +44,8 @@ export interface Sys {
   write(fd: number, buf: Ptr, len: number): number;
   /** recv(2), e.g. with MSG_PEEK | MSG_DONTWAIT to probe a socket without consuming. */
   recv(fd: number, buf: Ptr, len: number, flags: number): number;
+  /** send(2), e.g. with MSG_DONTWAIT | MSG_NOSIGNAL to write a socket without blocking. */
+  send(fd: number, buf: Ptr, len: number, flags: number): number;
   eventfd(initval: number, flags: number): number;
   getrlimit(resource: number, rlim: BigUint64Array): number;
   setrlimit(resource: number, rlim: BigUint64Array): number;
@@ -92,6 +94,7 @@ export function makeSys(runtime: string, s: RawSymbols, errno: () => number): Sy
     read: (fd, b, n) => fold(s.read(fd, b, n)),
     write: (fd, b, n) => fold(s.write(fd, b, n)),
     recv: (fd, b, n, f) => fold(s.recv(fd, b, n, f)),
+    send: (fd, b, n, f) => fold(s.send(fd, b, n, f)),
     eventfd: (v, f) => fold(s.eventfd(v, f)),
     getrlimit: (r, l) => fold(s.getrlimit(r, l)),
     setrlimit: (r, l) => fold(s.setrlimit(r, l)),

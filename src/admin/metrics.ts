@@ -17,7 +17,8 @@
  *   responses, sendfile bytes, request latency): they could never move.
  * - `spliced_upstream_state{listener,upstream,state}` (1 for the current state),
  *   `spliced_upstream_weight`, `spliced_info{version,runtime}`, `spliced_ready`,
- *   `spliced_config_generation`, `spliced_start_time_seconds`.
+ *   `spliced_config_generation`, `spliced_start_time_seconds`,
+ *   `spliced_access_log_dropped_total{listener}` (HTTP listeners).
  *
  * @module
  */
@@ -32,6 +33,8 @@ export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 const GAUGES = new Set(["connections_active", "pipes_open"]);
 /** Counters only meaningful per worker (the pipe pool is the worker's). */
 const WORKER_ONLY = new Set(["pipes_open"]);
+/** Counters with a family of their own (`spliced_access_log_dropped_total{listener}`), not one per scope. */
+const OWN_FAMILY = new Set(["access_log_dropped"]);
 
 const HELP: Record<string, string> = {
   connections_total: "Connections opened",
@@ -122,7 +125,7 @@ const plans = new Map<string, CounterPlan[]>();
 function counterPlan(scope: string): CounterPlan[] {
   let plan = plans.get(scope);
   if (plan) return plan;
-  plan = FIELDS.filter((f) => scope === "worker" || !WORKER_ONLY.has(f)).map((field) => {
+  plan = FIELDS.filter((f) => !OWN_FAMILY.has(f) && (scope === "worker" || !WORKER_ONLY.has(f))).map((field) => {
     const cls = STATUS_CLASS.exec(field);
     return {
       field,
@@ -203,6 +206,8 @@ export function renderMetrics(stats: StatsSnapshot, hists: HistogramsSnapshot, i
   for (const [listener, l] of Object.entries(stats.listeners)) {
     const labels = labelBody({ listener });
     out.counters("listener", labels, l, http(listener));
+    const dropHelp = "Access-log lines dropped because the log's target was not taking them fast enough.";
+    if (http(listener)) out.sample("spliced_access_log_dropped_total", "counter", dropHelp, labels, l.access_log_dropped ?? 0);
     const h = hists.listeners[listener];
     if (h) out.histograms("listener", labels, hists.bounds, h, http(listener));
   }

@@ -163,6 +163,23 @@ export class DataPlane {
     return out;
   }
 
+  /**
+   * Reopens every file access log (logrotate moved the files: SIGUSR1);
+   * queued lines go to the new files. Returns one message per log that could
+   * not be reopened (it keeps writing to its old file).
+   */
+  reopenLogs(): string[] {
+    const failed: string[] = [];
+    for (const log of this.#logs) {
+      try {
+        log.reopen();
+      } catch (err) {
+        failed.push(err instanceof Error ? err.message : String(err));
+      }
+    }
+    return failed;
+  }
+
   /** Closes every session and ends `run()`. */
   stop(): void {
     this.drain();
@@ -189,7 +206,7 @@ export class DataPlane {
   }
 
   #httpSettings(common: ListenerSettings, http: NonNullable<WorkerInit["listeners"][number]["http"]>): HttpListenerSettings {
-    const accessLog = AccessLog.open(this.sys, http.accessLog);
+    const accessLog = AccessLog.open(this.sys, http.accessLog, { counters: this.ctx.counters, base: common.base });
     if (accessLog) this.#logs.push(accessLog);
     return { ...common, http, balancers: this.balancers, accessLog };
   }
@@ -219,6 +236,7 @@ export class DataPlane {
     this.ctx.upstreamPool.sweep(now);
     if (++this.#sweeps % TRIM_EVERY === 0) this.ctx.io.pool.trim();
     this.ctx.counters[F.pipes_open] = this.ctx.io.pool.open;
+    for (const log of this.#logs) log.flush();
   }
 
   #faultInjected = false;

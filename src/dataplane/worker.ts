@@ -29,6 +29,7 @@ function command(cmd: WorkerCommand): void {
     report({ type: "retired" });
   } else if (cmd.type === "stop") plane.stop();
   else if (cmd.type === "connections") report({ type: "connections", id: cmd.id, list: plane.connections(cmd.limit) });
+  else if (cmd.type === "reopen-logs") for (const failure of plane.reopenLogs()) console.error(`spliced: reopen ${failure}`);
   else if (cmd.type === "inject-fault") plane.injectFault();
 }
 

@@ -34,6 +34,7 @@ export const FIELDS = [
   "send_timeouts",
   "upstream_timeouts",
   "retries",
+  "access_log_dropped",
 ] as const;
 
 /** One counter name. */

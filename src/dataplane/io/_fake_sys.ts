@@ -173,7 +173,7 @@ export class FakeSys {
       sendfile: notUsed,
       read: (fd, buf, n) => this.#read(fd, buf, n),
       write: (fd, buf, n) => this.#write(fd, buf, n),
-      recv: notUsed, eventfd: notUsed, getrlimit: notUsed, setrlimit: notUsed, open: notUsed, openat: notUsed, openat2: notUsed, fstat: notUsed,
+      recv: notUsed, send: notUsed, eventfd: notUsed, getrlimit: notUsed, setrlimit: notUsed, open: notUsed, openat: notUsed, openat2: notUsed, fstat: notUsed,
     };
   }
 
