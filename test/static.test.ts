@@ -105,14 +105,14 @@ test("static: index.html for directories, 404 for a directory without one and fo
         ["/", 200, "<h1>root index</h1>"],
         ["/index.html", 200, "<h1>root index</h1>"],
         ["/docs/", 200, "<h1>docs index</h1>"],
-        ["/docs", 200, "<h1>docs index</h1>"],
+        ["/docs", 301, null], // a directory without the slash redirects (Location: see static_hardening)
         ["/docs/?q=1", 200, "<h1>docs index</h1>"],
         ["/docs/page.txt", 200, "a page"],
         ["/a.txt?v=123", 200, "plain a"],
         ["/with%20space.txt", 200, "spaced"],
         ["/caf%C3%A9.txt", 200, "utf-8 name"],
         ["/empty/", 404, null],
-        ["/empty", 404, null],
+        ["/empty", 301, null],
         ["/empty/only.txt", 200, "no index here"],
         ["/missing.txt", 404, null],
         ["/docs/missing/", 404, null],
@@ -255,7 +255,7 @@ test("static: Range requests: 206 with exact bytes, suffix, open end, 416 when u
           assert.equal(r.headers["content-length"], String(end - start + 1), range);
           assert.ok(r.body.equals(data.subarray(start, end + 1)), `${range}: exact bytes`);
         }
-        for (const range of [`bytes=${size}-`, `bytes=${size + 10}-${size + 20}`, "bytes=-0", "bytes=20-10"]) {
+        for (const range of [`bytes=${size}-`, `bytes=${size + 10}-${size + 20}`, "bytes=-0"]) {
           const r = await conn.request(get("/data.bin", { Range: range }));
           assert.equal(r.status, 416, range);
           assert.equal(r.headers["content-range"], `bytes */${size}`, range);
@@ -265,7 +265,8 @@ test("static: Range requests: 206 with exact bytes, suffix, open end, 416 when u
         assert.equal(empty.status, 416);
         assert.equal(empty.headers["content-range"], "bytes */0");
         // Not a single bytes range: the whole file (RFC 9110 §14.2 lets a server ignore Range).
-        for (const range of ["bytes=0-1,5-6", "items=0-5", "bytes=abc"]) {
+        // "bytes=20-10" is not a valid range-spec (last before first): ignored as well.
+        for (const range of ["bytes=0-1,5-6", "items=0-5", "bytes=abc", "bytes=20-10"]) {
           const r = await conn.request(get("/data.bin", { Range: range }));
           assert.equal(r.status, 200, range);
           assert.ok(r.body.equals(data), range);
@@ -404,7 +405,8 @@ test("static: symlinks leaving the root are refused, symlinks inside it are serv
   symlinkSync("nowhere.txt", join(s.root, "dangling.txt"));
   try {
     await withStatic(s.root, async (proxy) => {
-      const refused = ["/escape.txt", "/escape-abs.txt", "/passwd", "/outdir-link/", "/outdir-link/f.txt", "/slash/etc/passwd", "/dangling.txt"];
+      // roundtrip.txt steps above the root to come back: RESOLVE_BENEATH refuses any resolution that leaves it.
+      const refused = ["/escape.txt", "/escape-abs.txt", "/passwd", "/outdir-link/", "/outdir-link/f.txt", "/slash/etc/passwd", "/dangling.txt", "/roundtrip.txt"];
       const failures: string[] = [];
       for (const target of refused) {
         const r = await rawRequest(proxy.port, get(target, { Connection: "close" }));
@@ -413,7 +415,7 @@ test("static: symlinks leaving the root are refused, symlinks inside it are serv
         if (r.text.includes(SECRET) || r.text.includes("root:x:0:0")) failures.push(`${target}: leaked content`);
       }
       assert.deepEqual(failures, []);
-      const served: [string, string][] = [["/alias.txt", "inside a"], ["/dir-link/c.txt", "inside c"], ["/roundtrip.txt", "inside a"]];
+      const served: [string, string][] = [["/alias.txt", "inside a"], ["/dir-link/c.txt", "inside c"]];
       for (const [target, body] of served) {
         const r = await fetchRaw(proxy.port, target);
         assert.equal(r.status, 200, target);

@@ -1,14 +1,10 @@
 /**
- * Safe mapping of a request target onto a file under a static root: no way
- * out of the root by `..`, percent-encoded dots or slashes, NUL bytes, or
- * symlinks that lead outside it.
+ * Request targets of static routes as paths under a root: no `..`, no
+ * percent-encoded dots or slashes, no NUL bytes, dotfiles only when allowed;
+ * and content types by extension. Symlinks are the opener's business (open.ts).
  *
  * @module
  */
-import { realpathSync } from "node:fs";
-
-/** The file to serve, or the status to answer instead. */
-export type ResolvedPath = { kind: "file"; path: string } | { kind: "refused"; status: 400 | 403 | 404 };
 
 /** Decodes the path of `target` (query and fragment dropped); undefined when it is not acceptable. */
 export function decodeTargetPath(target: string): string | undefined {
@@ -25,45 +21,32 @@ export function decodeTargetPath(target: string): string | undefined {
   return path;
 }
 
-/** Whether any segment of the decoded path is `.` or `..`. */
-function hasDotSegment(path: string): boolean {
-  return path.split("/").some((seg) => seg === ".." || seg === ".");
-}
-
-const rootCache = new Map<string, string>();
-
-/** The real path of a root, cached (roots do not move while serving). */
-export function realRoot(root: string): string {
-  let real = rootCache.get(root);
-  if (real === undefined) {
-    real = realpathSync(root);
-    rootCache.set(root, real);
-  }
-  return real;
-}
+/** A request path split into segments, or the status to answer instead. */
+export type RequestPath =
+  | { kind: "path"; segments: readonly string[]; directory: boolean }
+  | { kind: "refused"; status: 400 | 403 | 404 };
 
 /**
- * Resolves `target` under `root`. Symlinks are followed, and the result must
- * still be inside the root's real path.
+ * Splits the path of `target` into the segments to open under the root:
+ * empty segments dropped, `.`/`..` refused (403), and with `dotfiles: "deny"`
+ * any segment starting with "." refused as not found (404). `directory` says
+ * the path ends in "/". Nothing here touches the file system: what the path
+ * names is decided by opening it (open.ts).
  */
-export function resolveUnderRoot(root: string, target: string): ResolvedPath {
+export function requestPath(target: string, dotfiles: "deny" | "allow"): RequestPath {
   const path = decodeTargetPath(target);
   if (path === undefined) return { kind: "refused", status: 400 };
-  if (hasDotSegment(path)) return { kind: "refused", status: 403 };
-  let base: string;
-  try {
-    base = realRoot(root);
-  } catch {
-    return { kind: "refused", status: 404 };
-  }
-  let real: string;
-  try {
-    real = realpathSync(base + path);
-  } catch {
-    return { kind: "refused", status: 404 };
-  }
-  if (real !== base && !real.startsWith(base.endsWith("/") ? base : `${base}/`)) return { kind: "refused", status: 403 };
-  return { kind: "file", path: real };
+  const segments = path.split("/").filter((seg) => seg !== "");
+  if (segments.some((seg) => seg === "." || seg === "..")) return { kind: "refused", status: 403 };
+  if (dotfiles === "deny" && segments.some((seg) => seg.startsWith("."))) return { kind: "refused", status: 404 };
+  return { kind: "path", segments, directory: path.endsWith("/") };
+}
+
+/** `target` with a "/" after its path (query kept), runs of "/" folded so it cannot become `//host`. */
+export function withTrailingSlash(target: string): string {
+  const q = target.indexOf("?");
+  const path = q < 0 ? target : target.slice(0, q);
+  return `${path.replace(/\/{2,}/g, "/")}/${q < 0 ? "" : target.slice(q)}`;
 }
 
 const TYPES: Readonly<Record<string, string>> = {

@@ -1,6 +1,7 @@
 /**
  * Static files: the head is built in JS, the body goes by sendfile(2) from
- * the file straight to the client socket.
+ * the file straight to the client socket. Which file is decided by opening
+ * it under the root (open.ts) and by the fstat of the opened fd.
  *
  * @module
  */
@@ -12,8 +13,9 @@ import { plainResponse, responseHead } from "../../http/errors.ts";
 import type { RouteInit } from "../protocol.ts";
 import { FileSender } from "../io/file_sender.ts";
 import type { Stream } from "../io/stream.ts";
-import { contentType, resolveUnderRoot } from "./path.ts";
-import { etagOf, lastModifiedOf, notModified, rangeOf, type FileFacts } from "./conditional.ts";
+import { contentType, requestPath, type RequestPath, withTrailingSlash } from "./path.ts";
+import { openRoot, openWithFacts, type Opened } from "./open.ts";
+import { etagOf, lastModifiedOf, notModified, rangeOf } from "./conditional.ts";
 
 /** What the session must do after serveStatic queued the head. */
 export interface StaticResult {
@@ -24,57 +26,55 @@ export interface StaticResult {
   readonly file: FileSender | undefined;
 }
 
-const statBuf = new Uint8Array(256);
-const statView = new DataView(statBuf.buffer);
-
-interface OpenFile extends FileFacts {
-  readonly fd: number;
-  readonly isDir: boolean;
-  readonly path: string;
+interface OpenFile extends Opened {
+  /** The name the type is taken from (the request's last segment, or the index). */
+  readonly name: string;
 }
 
-const utf8 = new TextEncoder();
+/** Where a static request leads: a file to send, a redirect to the directory, or a status. */
+type Located =
+  | { kind: "file"; file: OpenFile }
+  | { kind: "redirect"; location: string }
+  | { kind: "refused"; status: 400 | 403 | 404 };
 
-function openFile(sys: Sys, path: string): OpenFile | number {
-  // UTF-8, as node:fs (realpathSync) encodes the same path: "café.txt" must name the same file.
-  const fd = sys.open(utf8.encode(`${path}\0`), C.O_RDONLY | C.O_CLOEXEC, 0);
-  if (fd < 0) return fd;
-  const r = sys.fstat(fd, statBuf);
-  if (r < 0) {
-    sys.close(fd);
-    return r;
-  }
-  const L = C.statLayout();
-  const mode = statView.getUint32(L.mode, true);
-  return {
-    fd, path, isDir: (mode & C.S_IFMT) === C.S_IFDIR,
-    size: Number(statView.getBigInt64(L.fileSize, true)),
-    ino: Number(statView.getBigUint64(L.ino, true) & 0xffffffffn),
-    mtimeMs: Number(statView.getBigInt64(L.mtimeSec, true)) * 1000 + Math.floor(Number(statView.getBigInt64(L.mtimeNsec, true)) / 1e6),
-  };
+const NOT_FOUND: Located = { kind: "refused", status: 404 };
+
+/** The answer to a failed open: 403 when permission was denied, else 404 (no existence leaks). */
+function refusal(errno: number): Located {
+  return errno === -C.EACCES || errno === -C.EPERM ? { kind: "refused", status: 403 } : NOT_FOUND;
 }
 
-/** Opens the file for `req` under the route's root, following `index` for directories. */
-function locate(sys: Sys, route: RouteInit, target: string): OpenFile | number {
-  const resolved = resolveUnderRoot(route.staticRoot!, stripped(route, target));
-  if (resolved.kind === "refused") return -resolved.status;
-  const file = openFile(sys, resolved.path);
-  if (typeof file === "number") return file;
-  if (!file.isDir) {
-    // "/a.txt/" names a directory: a file there is not found (realpath drops the slash).
-    if (!stripped(route, target).split(/[?#]/, 1)[0].endsWith("/")) return file;
-    sys.close(file.fd);
-    return -404;
+/**
+ * Locates `target` under the route's root. Only regular files are served; a
+ * directory answers its index when the path ends in "/" and a 301 to the path
+ * with "/" otherwise; anything else (FIFO, device, socket) is not found.
+ */
+function locate(sys: Sys, route: RouteInit, target: string): Located {
+  const path = requestPath(stripped(route, target), route.staticDotfiles);
+  if (path.kind === "refused") return path;
+  const root = openRoot(sys, route.staticRoot!);
+  if (root < 0) return refusal(root);
+  try {
+    return locateUnder(sys, root, route, target, path);
+  } finally {
+    sys.close(root);
   }
-  sys.close(file.fd);
-  const index = resolveUnderRoot(route.staticRoot!, `${stripped(route, target).split(/[?#]/, 1)[0].replace(/\/?$/, "/")}${route.staticIndex}`);
-  if (index.kind === "refused") return -404;
-  const indexed = openFile(sys, index.path);
-  if (typeof indexed !== "number" && indexed.isDir) {
-    sys.close(indexed.fd);
-    return -404;
-  }
-  return indexed;
+}
+
+function locateUnder(sys: Sys, root: number, route: RouteInit, target: string, path: RequestPath & { kind: "path" }): Located {
+  const opened = openWithFacts(sys, root, path.segments);
+  if (typeof opened === "number") return refusal(opened);
+  if (opened.type === C.S_IFREG && !path.directory) return { kind: "file", file: { ...opened, name: path.segments.at(-1) ?? "" } };
+  sys.close(opened.fd);
+  // "/a.txt/" names a directory, and a file there is not found; so is anything neither file nor directory.
+  if (opened.type !== C.S_IFDIR) return NOT_FOUND;
+  if (!path.directory) return { kind: "redirect", location: withTrailingSlash(target) };
+  const indexSegments = route.staticIndex.split("/").filter((seg) => seg !== "");
+  const index = openWithFacts(sys, root, [...path.segments, ...indexSegments]);
+  if (typeof index === "number") return refusal(index);
+  if (index.type === C.S_IFREG) return { kind: "file", file: { ...index, name: route.staticIndex } };
+  sys.close(index.fd);
+  return NOT_FOUND;
 }
 
 function stripped(route: RouteInit, target: string): string {
@@ -91,19 +91,23 @@ export function serveStatic(sys: Sys, route: RouteInit, req: RequestHead, out: S
     out.push(plainResponse(405, "method not allowed on a static route", { keepAlive: keep, fields: { Allow: "GET, HEAD" } }));
     return { status: 405, keepAlive: keep && req.framing.kind === "none", file: undefined };
   }
-  const file = locate(sys, route, req.target);
-  if (typeof file === "number") {
-    const status = file === -403 || file === -C.EACCES ? 403 : file === -400 ? 400 : 404;
+  const found = locate(sys, route, req.target);
+  if (found.kind === "redirect") {
+    out.push(plainResponse(301, undefined, { keepAlive: keep, headOnly, fields: { Location: found.location } }));
+    return { status: 301, keepAlive: keep, file: undefined };
+  }
+  if (found.kind === "refused") {
+    const status = found.status;
     out.push(plainResponse(status, status === 404 ? "no such file" : "refused", { keepAlive: keep, headOnly }));
     return { status, keepAlive: keep, file: undefined };
   }
-  return respondWithFile(sys, req, file, out);
+  return respondWithFile(sys, req, found.file, out);
 }
 
 function respondWithFile(sys: Sys, req: RequestHead, file: OpenFile, out: Stream): StaticResult {
   const headers = new Map(req.headers.map(([n, v]) => [n.toLowerCase(), v]));
   const common: Record<string, string> = {
-    "Content-Type": contentType(file.path),
+    "Content-Type": contentType(file.name),
     "ETag": etagOf(file), "Last-Modified": lastModifiedOf(file), "Accept-Ranges": "bytes",
   };
   const keep = req.keepAlive;
