@@ -39,7 +39,7 @@ test("library: adminApp mounts inside a user's Hono app", async () => {
   try {
     const app = new Hono();
     app.get("/", (c) => c.text("my app"));
-    app.route("/proxy", adminApp(proxy));
+    app.route("/proxy", adminApp(proxy, { readsNeedToken: false }));
     const res = await app.request("/proxy/stats");
     assert.equal(res.status, 200);
     const body = await res.json();

@@ -25,10 +25,13 @@ import { VERSION } from "../version.ts";
 import { isLoopbackHostHeader, MIN_TOKEN_LENGTH, resolveAdminToken, TOKEN_ENV, tokenChecker } from "./auth.ts";
 import { controlRoutes } from "./control.ts";
 import { dashboardAsset, dashboardPage } from "./dashboard.ts";
+import { debugRoutes, testHooksEnabled } from "./debug.ts";
 import { AdminError, errorBody } from "./errors.ts";
 import { EventHub } from "./events.ts";
+import { methodNotAllowed } from "./methods.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
-import { readRoutes } from "./reads.ts";
+import { fromLoopback } from "./peer.ts";
+import { READ_PATHS, readRoutes } from "./reads.ts";
 
 /** Options of the admin app. */
 export interface AdminOptions {
@@ -38,13 +41,23 @@ export interface AdminOptions {
    * `SPLICED_ADMIN_TOKEN` environment variable. Without one, control endpoints answer 403.
    */
   readonly token?: string;
-  /** Require the token for every endpoint but the dashboard's static files (default false). */
+  /**
+   * Require the token for every endpoint but the dashboard's static files. Default: only
+   * when the client is not on loopback (as the CLI's loopback admin: reads open there
+   * only). The client address is what the server passes as `c.env` (Deno.serve, Bun.serve,
+   * @hono/node-server); a server that passes none counts as remote.
+   */
   readonly readsNeedToken?: boolean;
-  /** Answer only requests whose Host is localhost or a loopback address (DNS-rebinding guard; default false). */
+  /**
+   * Answer only requests whose Host is localhost or a loopback address (DNS-rebinding
+   * guard). Default: for clients on loopback, as the CLI does on a loopback address.
+   */
   readonly loopbackHostsOnly?: boolean;
+  /** Open `/events` streams past this many get 503 (default: the config's `admin.maxEventStreams`, else 64). */
+  readonly maxEventStreams?: number;
   /** Largest request body accepted, bytes (default 64 KiB). */
   readonly maxBodyBytes?: number;
-  /** Receives one line per control action (drain, reload, shutdown...). Default: silent. */
+  /** Receives one line per control action (drain, reload, shutdown...) and per failed reload. Default: silent. */
   readonly log?: (line: string) => void;
 }
 
@@ -74,9 +87,11 @@ export function createAdmin(proxy: Proxy, options: AdminOptions = {}): Admin {
 
   const app = new Hono();
   app.use("*", securityHeaders);
-  if (options.loopbackHostsOnly) app.use("*", loopbackHosts);
-  const read = options.readsNeedToken ? requireToken(token) : pass;
+  app.use("*", hostCheck(options.loopbackHostsOnly));
+  const read = readGuard(options.readsNeedToken, requireToken(token));
   const control = every(requireToken(token), bodyLimit({ maxSize: options.maxBodyBytes ?? 64 * 1024, onError: tooLarge }));
+  const maxStreams = options.maxEventStreams ?? proxy.config.admin?.maxEventStreams ?? DEFAULT_MAX_EVENT_STREAMS;
+  const log = options.log ?? (() => {});
 
   app.get("/", dashboardPage);
   app.get("/assets/:name", dashboardAsset);
@@ -91,10 +106,17 @@ export function createAdmin(proxy: Proxy, options: AdminOptions = {}): Admin {
   });
   app.get("/events", read, (c) => {
     if (hub.closed) throw new AdminError(503, "shutting_down", "the admin server is shutting down");
+    if (hub.size >= maxStreams) {
+      c.header("retry-after", "5");
+      throw new AdminError(503, "too_many_streams", `${hub.size} /events streams are open (admin.maxEventStreams): try again later`);
+    }
     return hub.open();
   });
   app.route("/", readRoutes(proxy, read));
-  app.route("/", controlRoutes(proxy, control, options.log ?? (() => {})));
+  app.route("/", controlRoutes(proxy, control, log));
+  if (testHooksEnabled()) app.route("/", debugRoutes(proxy, control, log));
+  app.route("/", methodNotAllowed(["/", "/assets/:name", "/healthz", "/ready", "/metrics", "/events", ...READ_PATHS], "GET, HEAD"));
+  app.route("/", methodNotAllowed(["/reload", "/shutdown", ...(testHooksEnabled() ? ["/debug/worker-fault"] : [])], "POST"));
 
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {
@@ -104,7 +126,25 @@ export function createAdmin(proxy: Proxy, options: AdminOptions = {}): Admin {
   return { app, closeStreams: () => hub.close(), openStreams: () => hub.size };
 }
 
+/** Default of `maxEventStreams` without a config value. */
+export const DEFAULT_MAX_EVENT_STREAMS = 64;
+
 const pass: MiddlewareHandler = async (_c, next) => await next();
+
+/** The Host check: always, never, or (default) for clients on loopback. */
+function hostCheck(always: boolean | undefined): MiddlewareHandler {
+  if (always === false) return pass;
+  return async (c, next) => {
+    if (always || fromLoopback(c)) checkHost(c.req.header("host"));
+    await next();
+  };
+}
+
+/** The reads' guard: the token always, never, or (default) for clients not on loopback. */
+function readGuard(needToken: boolean | undefined, tokenCheck: MiddlewareHandler): MiddlewareHandler {
+  if (needToken !== undefined) return needToken ? tokenCheck : pass;
+  return async (c, next) => fromLoopback(c) ? await next() : await tokenCheck(c, next);
+}
 
 const securityHeaders: MiddlewareHandler = async (c, next) => {
   await next();
@@ -114,13 +154,11 @@ const securityHeaders: MiddlewareHandler = async (c, next) => {
   if (!c.res.headers.has("cache-control")) c.header("cache-control", "no-store");
 };
 
-const loopbackHosts: MiddlewareHandler = async (c, next) => {
-  const host = c.req.header("host");
+function checkHost(host: string | undefined): void {
   if (!isLoopbackHostHeader(host)) {
     throw new AdminError(403, "forbidden_host", `Host "${host}" is not a loopback name: this admin API answers only to localhost, 127.0.0.1 and [::1]`);
   }
-  await next();
-};
+}
 
 function requireToken(token: string | undefined): MiddlewareHandler {
   const check = token === undefined ? undefined : tokenChecker(token);

@@ -18,6 +18,7 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { ConfigError } from "../errors.ts";
 import type { Proxy, UpstreamState } from "../proxy.ts";
 import { AdminError, badField } from "./errors.ts";
+import { splitAction, upstreamMethod } from "./methods.ts";
 import { unknownUpstream } from "./reads.ts";
 import { upstreamView } from "./views.ts";
 
@@ -57,16 +58,16 @@ export function controlRoutes(proxy: Proxy, guard: MiddlewareHandler, log: (line
   const app = new Hono();
   const answer = (c: Context, id: string) => c.json(upstreamView(proxy.stats(), id) ?? null);
 
-  for (const [action, state] of Object.entries(ACTIONS)) {
-    app.post(`/upstreams/:id{.+}/${action}`, guard, (c) => {
-      const id = c.req.param("id") ?? "";
-      if (!proxy.setUpstreamState(id, state)) throw unknownUpstream(id);
-      log(`upstream ${id}: ${state}`);
-      return answer(c, id);
-    });
-  }
-  app.put("/upstreams/:id{.+}/weight", guard, async (c) => {
-    const id = c.req.param("id") ?? "";
+  // One pattern for every /upstreams/... path (see methods.ts): the action is the id's last segment.
+  app.post("/upstreams/:id{.+}", upstreamMethod(), guard, (c) => {
+    const { id, action } = splitAction(c.req.param("id") ?? "");
+    const state = ACTIONS[action ?? ""];
+    if (!proxy.setUpstreamState(id, state)) throw unknownUpstream(id);
+    log(`upstream ${id}: ${state}`);
+    return answer(c, id);
+  });
+  app.put("/upstreams/:id{.+}", upstreamMethod(), guard, async (c) => {
+    const { id } = splitAction(c.req.param("id") ?? "");
     if (!upstreamView(proxy.stats(), id)) throw unknownUpstream(id);
     const weight = parseWeight(await readJsonObject(c));
     if (!proxy.setUpstreamWeight(id, weight)) throw unknownUpstream(id);
@@ -83,7 +84,9 @@ export function controlRoutes(proxy: Proxy, guard: MiddlewareHandler, log: (line
       log(`reloaded ${proxy.configPath} (generation ${generation}, ${config.listeners.length} listeners)`);
       return c.json({ status: "reloaded", path: proxy.configPath, generation, listeners: config.listeners.map((l) => l.name) });
     } catch (err) {
-      throw reloadError(err);
+      const error = reloadError(err);
+      log(`POST /reload: reload failed, still running the previous config: ${error.message}`);
+      throw error;
     }
   });
   app.post("/shutdown", guard, (c) => {
@@ -92,12 +95,6 @@ export function controlRoutes(proxy: Proxy, guard: MiddlewareHandler, log: (line
     setTimeout(() => void proxy.close(), SHUTDOWN_DELAY_MS);
     return c.json({ status: "shutting_down", grace_period_seconds: grace }, 202);
   });
-  for (const path of ["/reload", "/shutdown"]) {
-    app.all(path, (c) => {
-      c.header("allow", "POST");
-      throw new AdminError(405, "method_not_allowed", `${c.req.method} ${c.req.path}: use POST`);
-    });
-  }
   return app;
 }
 

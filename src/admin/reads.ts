@@ -7,6 +7,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import type { Proxy } from "../proxy.ts";
 import { AdminError, badField } from "./errors.ts";
+import { upstreamMethod } from "./methods.ts";
 import { redactConfig, routeViews, upstreamView, upstreamViews } from "./views.ts";
 
 /** Default and largest `limit` of `/stats/connections`. */
@@ -21,6 +22,9 @@ export function parseLimit(text: string | undefined): number {
   }
   return n;
 }
+
+/** The paths {@link readRoutes} serves (GET and HEAD only). */
+export const READ_PATHS = ["/stats", "/stats/connections", "/upstreams", "/routes", "/config"] as const;
 
 /** Throws the 404 for an upstream id nobody knows. */
 export function unknownUpstream(id: string): AdminError {
@@ -37,7 +41,7 @@ export function readRoutes(proxy: Proxy, read: MiddlewareHandler): Hono {
     return c.json({ limit, count: connections.length, connections });
   });
   app.get("/upstreams", read, (c) => c.json({ upstreams: upstreamViews(proxy.stats()) }));
-  app.get("/upstreams/:id{.+}", read, (c) => {
+  app.get("/upstreams/:id{.+}", upstreamMethod(), read, (c) => {
     const id = c.req.param("id") ?? "";
     const view = upstreamView(proxy.stats(), id);
     if (!view) throw unknownUpstream(id);

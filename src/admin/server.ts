@@ -13,7 +13,7 @@ import type { Proxy } from "../proxy.ts";
 import { createAdmin, type Admin } from "./app.ts";
 import { accessFor, type AdminAccess, type AdminAuthConfig, type TokenSource } from "./auth.ts";
 import { errorBody } from "./errors.ts";
-import { serve } from "./serve.ts";
+import { serve, type ServeLimits } from "./serve.ts";
 
 /** An admin server waiting for its proxy. */
 export interface AdminServer {
@@ -24,6 +24,18 @@ export interface AdminServer {
 
 type Handler = (req: Request) => Response | Promise<Response>;
 
+/** The `admin` config block as the server reads it (limits optional: defaults apply). */
+export type AdminServerConfig = AdminAuthConfig & {
+  readonly idleTimeout?: number;
+  readonly maxEventStreams?: number;
+  /** Not a config key yet: read when present. */
+  readonly maxConnections?: number;
+};
+
+function limitsOf(admin: AdminServerConfig | undefined): ServeLimits {
+  return { idleTimeoutMs: admin?.idleTimeout, maxConnections: admin?.maxConnections };
+}
+
 /**
  * Binds the admin address now (so a busy port fails the start); serves once attached.
  * Given the whole `admin` block, it checks the token first and throws ConfigError
@@ -31,8 +43,8 @@ type Handler = (req: Request) => Response | Promise<Response>;
  * it reads the token from the proxy's config when attached, and answers 503 to
  * everything if that check fails.
  */
-export async function serveAdminFor(admin: string | AdminAuthConfig, from: TokenSource = {}): Promise<AdminServer> {
-  const block: AdminAuthConfig = typeof admin === "string" ? { listen: admin } : admin;
+export async function serveAdminFor(admin: string | AdminServerConfig, from: TokenSource = {}): Promise<AdminServer> {
+  const block: AdminServerConfig = typeof admin === "string" ? { listen: admin } : admin;
   const ip = await resolveHost(parseHostPort(block.listen).host);
   let access: AdminAccess | undefined = typeof admin === "string" ? undefined : accessFor(block, ip, from);
   let handler: Handler | undefined;
@@ -40,12 +52,14 @@ export async function serveAdminFor(admin: string | AdminAuthConfig, from: Token
   const served = await serve(
     (req) => handler ? handler(req) : new Response("starting", { status: 503 }),
     { host: ip, port: parseHostPort(block.listen).port },
+    limitsOf(block),
   );
   return {
     address: () => served.address,
     attach: (proxy) => {
       try {
         access ??= accessFor({ ...proxy.config.admin, listen: block.listen }, ip, from);
+        if (typeof admin === "string") served.setLimits(limitsOf(proxy.config.admin));
         app = createAdmin(proxy, {
           token: access.token,
           readsNeedToken: !access.loopback,

@@ -70,11 +70,30 @@ export function routeViews(stats: StatsSnapshot): RouteView[] {
 /** Placeholder shown for a secret in `/config`. */
 export const REDACTED = "[redacted]";
 
-/** The running config with secrets replaced by {@link REDACTED}. */
+/**
+ * The running config with secrets replaced by {@link REDACTED}: the admin
+ * token and token file, and every header value a route sets
+ * (`requestHeaders.set`, `responseHeaders.set`: an upstream's `Authorization`
+ * is a secret). Header names stay visible.
+ */
 export function redactConfig(config: ValidConfig): ValidConfig {
-  if (!config.admin) return config;
+  const listeners = config.listeners.map((l) => l.mode === "http" ? { ...l, routes: l.routes.map(redactRoute) } : l);
+  if (!config.admin) return { ...config, listeners };
   const admin = { ...config.admin };
   if (admin.token !== undefined) admin.token = REDACTED;
   if (admin.tokenFile !== undefined) admin.tokenFile = REDACTED;
-  return { ...config, admin };
+  return { ...config, admin, listeners };
+}
+
+type Route = Extract<ValidConfig["listeners"][number], { mode: "http" }>["routes"][number];
+
+function redactRoute(route: Route): Route {
+  const out = { ...route };
+  if (route.requestHeaders) out.requestHeaders = { ...route.requestHeaders, set: redactValues(route.requestHeaders.set) };
+  if (route.responseHeaders) out.responseHeaders = { ...route.responseHeaders, set: redactValues(route.responseHeaders.set) };
+  return out;
+}
+
+function redactValues(set: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.keys(set).map((name) => [name, REDACTED]));
 }
