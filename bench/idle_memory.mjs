@@ -25,9 +25,12 @@ const { values: opt } = parseArgs({
     only: { type: "string" },
     out: { type: "string", default: path.join(here, "RESULTS-memory.md") },
     settle: { type: "string", default: "6" },
+    // Measure the spliced of another checkout (e.g. a clean worktree of a commit).
+    "spliced-root": { type: "string" },
   },
 });
 const N = Number(opt.connections);
+const splicedRoot = path.resolve(opt["spliced-root"] ?? root);
 const SETTLE_MS = Number(opt.settle) * 1000;
 const MODES = opt.modes.split(",").map((s) => s.trim());
 const log = (...a) => console.error(`[idle ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -75,7 +78,7 @@ function peerDefs() {
     async start({ mode, port, upstream, admin }) {
       const args = ["--runtime", runtime, mode, "--listen", `127.0.0.1:${port}`, "--to", `127.0.0.1:${upstream}`,
         "--workers", "1", "--admin", `127.0.0.1:${admin}`, "--grace-period", "1s", "--idle-timeout", "1h"];
-      const proc = launch(path.join(root, "bin/spliced"), args);
+      const proc = launch(path.join(splicedRoot, "bin/spliced"), args);
       await waitReady(proc, port, this.name, () => /^listener /m.test(proc.out) && isListening(admin));
       return { pid: proc.pid, admin, proc, stop: () => stopProc(proc) };
     },
@@ -90,7 +93,10 @@ function peerDefs() {
         fs.writeFileSync(cfg, [
           "global",
           "  nbthread 1",
-          `  maxconn ${n + 200}`,
+          `  maxconn ${n + 100}`,
+          // HAProxy asks for 2 × maxconn + extra fds and refuses to start past the hard limit;
+          // ulimit-n pins it to the limit (N idle client sockets, or 2N in tcp mode, fit).
+          `  ulimit-n ${HARD}`,
           "defaults",
           `  mode ${mode}`,
           ...(mode === "http" ? ["  option http-keep-alive", "  http-reuse safe", "  timeout http-keep-alive 1h"] : []),
@@ -119,7 +125,9 @@ function peerDefs() {
           "daemon off;",
           `pid ${prefix}/nginx.pid;`,
           `error_log ${prefix}/error.log warn;`,
-          `events { worker_connections ${mode === "tcp" ? 2 * n + 200 : n + 500}; }`,
+          // Far above what is used: nginx closes idle keep-alive connections once fewer than 1/16 of
+          // worker_connections are free (ngx_drain_connections).
+          `events { worker_connections ${4 * n}; }`,
         ];
         const body = mode === "tcp" ? [
           "stream {",
@@ -241,7 +249,7 @@ async function measure(peer, mode, n) {
       kibPerConn: (after - before) / n, fdsBefore, fdsAfter,
     };
     log(`${mode} ${peer.name}: ${(before / 1024).toFixed(1)} → ${(after / 1024).toFixed(1)} MiB, ` +
-      `${r.kibPerConn.toFixed(2)} KiB/conn, ${alive}/${n} alive, upstream conns ${upstreamConns}, fds ${fdsBefore} → ${fdsAfter}`);
+      `${r.kibPerConn.toFixed(2)} KiB/conn, ${alive}/${n} alive (${failed} failed to open), upstream conns ${upstreamConns}, fds ${fdsBefore} → ${fdsAfter}`);
     return r;
   } finally {
     await p.stop();
@@ -273,11 +281,11 @@ function report(env, results, failures, seconds) {
     `  container). A proxy holding 2N sockets plus its own fds must fit, so the tcp runs use N = ${N_TCP}` +
       (N_TCP < N ? ` (not ${N})` : "") + `; http runs use N = ${N_HTTP}.`,
     "",
-    "| peer | mode | N | alive at end | RSS before MiB | RSS after MiB | KiB per connection | RSS after close MiB | fds before → after |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    "| peer | mode | N | failed to open | alive at end | RSS before MiB | RSS after MiB | KiB per connection | RSS after close MiB | fds before → after |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
   ];
   for (const r of results) {
-    lines.push(`| ${r.peer} | ${r.mode} | ${r.connections} | ${r.alive} | ${mib(r.rssBeforeKiB)} | ${mib(r.rssAfterKiB)} | ` +
+    lines.push(`| ${r.peer} | ${r.mode} | ${r.connections} | ${r.failed} | ${r.alive} | ${mib(r.rssBeforeKiB)} | ${mib(r.rssAfterKiB)} | ` +
       `**${r.kibPerConn.toFixed(2)}** | ${mib(r.rssAfterCloseKiB)} | ${r.fdsBefore} → ${r.fdsAfter} |`);
   }
   if (failures.length) {
@@ -294,7 +302,7 @@ function report(env, results, failures, seconds) {
 
 async function main() {
   const started = Date.now();
-  const env = { ...baseEnvironment(root), splicedCommit: version("git", ["-C", root, "log", "-1", "--format=%h %s"]) };
+  const env = { ...baseEnvironment(root), splicedCommit: version("git", ["-C", splicedRoot, "log", "-1", "--format=%h %s"]) + (splicedRoot === root ? " (working tree)" : ` (${splicedRoot})`) };
   let peers = peerDefs();
   if (opt.only) {
     const want = opt.only.split(",").map((s) => s.trim());
