@@ -8,16 +8,30 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync } from "node:fs";
 import { join } from "node:path";
+import process from "node:process";
 import { test } from "node:test";
 import { startProxy } from "../src/mod.ts";
 import { get, HttpConn, okUpstream, tempDir } from "./helpers/http.ts";
 import { parseMetrics, sample } from "./helpers/metrics.ts";
-import { BIN, eventually, testRuntime } from "./helpers/spliced.ts";
+import { BIN, eventually, startSpliced, testRuntime } from "./helpers/spliced.ts";
 
 /** A long target makes each line ~1.1 KiB, so a few thousand lines are far more than pipe + queues hold. */
 const LONG = "x".repeat(1000);
+
+/** How many fds of process `pid` have `path` open (each worker opens a log file of its own). */
+function opened(pid: number | "self", path: string): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`) === path) n++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return n;
+}
 
 /** Sends `n` keep-alive requests on each of `conns` connections; every one must be a 200. */
 async function drive(port: number, conns: number, n: number, path: (i: number) => string): Promise<void> {
@@ -96,8 +110,9 @@ test("access log: reopenLogs() after a rename writes new lines to a new file, th
     await drive(port, 4, 5, (i) => `/before/${i}`);
     assert.ok(await eventually(() => lines(log).length === 20), "20 lines before the rename");
     renameSync(log, `${log}.1`);
+    assert.equal(opened("self", `${log}.1`), 2, "two workers have the renamed file open");
     proxy.reopenLogs();
-    assert.ok(await eventually(() => existsSync(log)), "every worker opened a new file");
+    assert.ok(await eventually(() => opened("self", log) === 2 && opened("self", `${log}.1`) === 0), "every worker reopened");
     await drive(port, 4, 5, (i) => `/after/${i}`);
     assert.ok(await eventually(() => lines(log).length === 20), "20 lines in the new file");
     assert.ok(lines(log).every((r) => r.target.startsWith("/after/")), "new file: only new lines");
@@ -106,6 +121,32 @@ test("access log: reopenLogs() after a rename writes new lines to a new file, th
     assert.ok(old.every((r) => r.target.startsWith("/before/")), "old file: only old lines");
   } finally {
     await proxy.close(0);
+    await upstream.close();
+    tmp.remove();
+  }
+});
+
+test("access log: SIGUSR1 to the CLI reopens the file after logrotate renamed it", { timeout: 60_000 }, async () => {
+  const upstream = await okUpstream();
+  const tmp = tempDir();
+  const log = join(tmp.dir, "access.log");
+  const proxy = await startSpliced(["http", "--listen", "127.0.0.1:0", "--to", `127.0.0.1:${upstream.port}`, "--access-log", log, "--workers", "2"]);
+  const lines = (path: string) => existsSync(path) ? readFileSync(path, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)) : [];
+  try {
+    await drive(proxy.port, 2, 5, (i) => `/before/${i}`);
+    assert.ok(await eventually(() => lines(log).length === 10), "10 lines before the rename");
+    renameSync(log, `${log}.1`);
+    assert.equal(opened(proxy.pid, `${log}.1`), 2, "two workers have the renamed file open");
+    process.kill(proxy.pid, "SIGUSR1");
+    assert.ok(await eventually(() => opened(proxy.pid, log) === 2 && opened(proxy.pid, `${log}.1`) === 0), "every worker reopened");
+    await drive(proxy.port, 2, 5, (i) => `/after/${i}`);
+    assert.ok(await eventually(() => lines(log).length === 10), "10 lines in the new file");
+    assert.ok(lines(log).every((r) => r.target.startsWith("/after/")));
+    assert.ok(lines(`${log}.1`).every((r) => r.target.startsWith("/before/")));
+    assert.equal(lines(`${log}.1`).length, 10);
+    assert.equal(proxy.child.exitCode, null, "still running");
+  } finally {
+    await proxy.stop();
     await upstream.close();
     tmp.remove();
   }
