@@ -32,17 +32,21 @@ export function readUpgradePid(path: string): number {
   const pid = /^\s*(\d+)\s*$/.exec(text)?.[1];
   if (pid === undefined || Number(pid) <= 1) fail("does not hold a process id");
   if (Number(pid) === process.pid) fail("names this process");
-  if (!isRunning(Number(pid))) fail(`process ${pid} is not running`);
+  const why = signalProblem(Number(pid));
+  if (why) fail(why);
   return Number(pid);
 }
 
-/** True while a process with this pid exists (signal 0 checks without sending). */
-export function isRunning(pid: number): boolean {
+/** Why this process could not signal `pid`, or undefined when it can (signal 0 checks without sending). */
+function signalProblem(pid: number): string | undefined {
   try {
     process.kill(pid, 0);
-    return true;
+    return undefined;
   } catch (err) {
-    return (err as { code?: string }).code === "EPERM";
+    const code = (err as { code?: string }).code;
+    if (code === "ESRCH") return `process ${pid} is not running`;
+    if (code === "EPERM") return `process ${pid} belongs to another user`;
+    return `cannot signal process ${pid}: ${(err as Error).message.split("\n")[0]}`;
   }
 }
 
