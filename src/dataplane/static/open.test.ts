@@ -86,6 +86,15 @@ test("static open: the openat walk follows no symlink at all", () => {
   });
 });
 
+test("static open: where openat2 is ENOSYS, openBeneath walks (links refused) and stops asking", () => {
+  let asked = 0;
+  const old: typeof sys = { ...sys, openat2: () => (asked++, -C.ENOSYS) };
+  check((fd, segs) => openBeneath(old, fd, segs), {
+    ...COMMON, "link": "ELOOP", "sublink/g.txt": "ENOTDIR", "up": "ELOOP", "abs": "ELOOP", "roundtrip": "ELOOP",
+  });
+  assert.equal(asked, 1, "openat2 asked once, then never again");
+});
+
 test("static open: openWithFacts gives the fd with fstat facts, and a missing root fails", () => {
   const { top, root } = tree();
   try {

@@ -34,17 +34,18 @@ export function openRoot(sys: Sys, root: string): number {
 }
 
 const how = new BigUint64Array([BigInt(FILE_FLAGS), 0n, BigInt(C.RESOLVE_BENEATH | C.RESOLVE_NO_MAGICLINKS)]);
-let openat2Missing = false;
+/** The Sys backends whose kernel answered openat2 with ENOSYS: they walk from then on. */
+const withoutOpenat2 = new WeakSet<Sys>();
 
 /**
  * Opens `segments` (no "", "." or "..") under `rootFd` with {@link FILE_FLAGS};
  * no segments opens the root itself. Returns the fd or -errno.
  */
 export function openBeneath(sys: Sys, rootFd: number, segments: readonly string[]): number {
-  if (!openat2Missing) {
+  if (!withoutOpenat2.has(sys)) {
     const fd = sys.openat2(rootFd, cpath(segments.length === 0 ? "." : segments.join("/")), how, C.OPEN_HOW_SIZE);
     if (fd !== -C.ENOSYS) return fd;
-    openat2Missing = true;
+    withoutOpenat2.add(sys);
   }
   return walkBeneath(sys, rootFd, segments);
 }
