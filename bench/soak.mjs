@@ -4,7 +4,7 @@
 // consistent with what the clients saw, the process alive and ready.
 //   node bench/soak.mjs [--duration 10m] [--runtime bun|deno|both] [--workers 2] [--out FILE]
 // Default: 10 minutes on Bun, then 10 minutes on Deno. Results: bench/RESULTS-soak.md.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +28,8 @@ const { values: opt } = parseArgs({
     // Soak the spliced of another checkout (e.g. a clean worktree of a commit).
     "spliced-root": { type: "string" },
     "skip-worker-fault": { type: "boolean", default: false },
+    // Only these lanes (tcp,small,large,ws,slow,abort): to narrow a problem down.
+    lanes: { type: "string" },
   },
 });
 
@@ -73,6 +75,23 @@ function fdKinds(pid) {
     kinds[k] = (kinds[k] ?? 0) + 1;
   }
   return kinds;
+}
+/** The proxy's TCP sockets by state and by which port they face (ours: a listener, an upstream, admin). */
+function socketStates(pid, ports) {
+  let text = "";
+  try { text = execFileSync("ss", ["-tanp"], { encoding: "utf8" }); } catch { return {}; }
+  const names = { [ports.tcp]: "bulk", [ports.http]: "web", [ports.admin]: "admin", [ports.upTcp]: "upstream tcp", [ports.upHttp]: "upstream http" };
+  const out = {};
+  for (const line of text.split("\n")) {
+    if (!line.includes(`pid=${pid},`)) continue;
+    const f = line.trim().split(/\s+/);
+    const [state, local, peer] = [f[0], f[3], f[4]];
+    const lp = local.split(":").pop(), pp = peer.split(":").pop();
+    const side = names[lp] ? `${names[lp]} (client side)` : names[pp] ? `to ${names[pp]}` : "other";
+    const key = `${state} ${state === "LISTEN" ? names[lp] ?? lp : side}`;
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
 }
 const kindsText = (k) => Object.entries(k).sort().map(([n, v]) => `${n} ${v}`).join(", ");
 
@@ -207,7 +226,7 @@ async function soak(runtime) {
   };
   await quiet(15000);
   await sleep(6000); // idle upstream pools close after 4 s, idle pipes are trimmed within ~2 s
-  const baseline = { fds: treeFds(pid).fds, rssKiB: treeRssKiB(pid), kinds: fdKinds(pid) };
+  const baseline = { fds: treeFds(pid).fds, rssKiB: treeRssKiB(pid), kinds: fdKinds(pid), sockets: socketStates(pid, ports) };
   const statsStart = (await admin(ports, "GET", "/stats")).json;
   log(`baseline: ${baseline.fds} fds (${kindsText(baseline.kinds)}), ${(baseline.rssKiB / 1024).toFixed(1)} MiB`);
 
@@ -225,7 +244,9 @@ async function soak(runtime) {
   // Traffic.
   let stopping = false;
   const traffic2 = lanes(ports);
-  const running = traffic2.defs.map(async ([, fn]) => {
+  const laneKey = { "tcp bulk": "tcp", "http small": "small", "http large": "large", websocket: "ws", slow: "slow", abort: "abort" };
+  const want = opt.lanes ? new Set(opt.lanes.split(",")) : null;
+  const running = traffic2.defs.filter(([name]) => !want || want.has(laneKey[name])).map(async ([, fn]) => {
     while (!stopping) {
       const r = await fn();
       records.push(r);
@@ -317,13 +338,14 @@ async function soak(runtime) {
   const closed = await quiet(30000);
   await sleep(8000);
   clearInterval(sampler);
-  const end = { fds: treeFds(pid).fds, rssKiB: treeRssKiB(pid), kinds: fdKinds(pid) };
+  const end = { fds: treeFds(pid).fds, rssKiB: treeRssKiB(pid), kinds: fdKinds(pid), sockets: socketStates(pid, ports) };
   const statsEnd = (await admin(ports, "GET", "/stats")).json;
   const ready = await fetch(`http://127.0.0.1:${adminPort}/ready`).then(async (r) => ({ status: r.status, body: await r.text() })).catch((e) => ({ status: 0, body: String(e) }));
   const metrics = await admin(ports, "GET", "/metrics").then((r) => r.text).catch(() => "");
   const workerRestarts = [...metrics.matchAll(/^spliced_worker_restarts_total(?:\{[^}]*\})? (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
   const hasRestartMetric = /spliced_worker_restarts_total/.test(metrics);
   const alive = !proc.exited;
+  log(`end sockets: ${kindsText(end.sockets)}`);
   log(`end: ${end.fds} fds (${kindsText(end.kinds)}), ${(end.rssKiB / 1024).toFixed(1)} MiB; /ready ${ready.status}; alive ${alive}`);
 
   // Stop.
@@ -467,7 +489,8 @@ function report(env, runs, wall) {
       `| baseline | ${run.baseline.fds} | ${mib(run.baseline.rssKiB)} |`,
       `| peak | ${run.peak.fds} | ${mib(run.peak.rssKiB)} |`,
       `| end | ${run.end.fds} | ${mib(run.end.rssKiB)} |`, "",
-      `fds by kind at baseline: ${kindsText(run.baseline.kinds)}; at the end: ${kindsText(run.end.kinds)}.`, "");
+      `fds by kind at baseline: ${kindsText(run.baseline.kinds)}; at the end: ${kindsText(run.end.kinds)}.`, "",
+      `TCP sockets at baseline (ss): ${kindsText(run.baseline.sockets)}; at the end: ${kindsText(run.end.sockets)}.`, "");
     const f = run.faults[0];
     const faultText = !f ? "not reached" : f.status === 404 ? "`POST /debug/worker-fault` answered 404 (the hook is not in this build): no fault injected"
       : f.error ? `request failed: ${f.error}` : `answered ${f.status}; /ready went ${(f.readySeen ?? []).join(" → ")}; spliced_worker_restarts_total at the end: ${run.hasRestartMetric ? run.workerRestarts : "not exported"}`;
