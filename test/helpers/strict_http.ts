@@ -384,7 +384,7 @@ export function strictUpstream(onRequest: (req: RefMessage, conn: StrictConn) =>
         if (v.kind !== "ok") return;
         offset = v.length;
         conn.requests.push(v.msg);
-        queue = queue.then(() => onRequest(v.msg, conn)).catch(() => socket.destroy());
+        queue = queue.then(() => onRequest(v.msg, conn)).catch(() => void socket.destroy());
       }
     });
   });
