@@ -42,8 +42,11 @@ function hardNofile() {
 }
 const HARD = hardNofile();
 // A proxied TCP connection holds two sockets in the proxy: 2N plus the proxy's own fds must fit.
-const N_TCP = Math.min(N, Math.floor((HARD - 300) / 2));
-const N_HTTP = Math.min(N, HARD - 300);
+// HAProxy reserves two fds per connection in HTTP mode too (maxsock = 2 × maxconn + a few) and
+// will not start past the limit, so both modes use the same N: one number per row, comparable.
+const N_RUN = Math.min(N, Math.floor((HARD - 300) / 2));
+const N_TCP = N_RUN;
+const N_HTTP = N_RUN;
 
 const stamp = new Date().toISOString().replace(/[:T]/g, "-").replace(/\..*/, "");
 const runDir = path.join(here, "out", `idle-memory-${stamp}`);
@@ -93,7 +96,7 @@ function peerDefs() {
         fs.writeFileSync(cfg, [
           "global",
           "  nbthread 1",
-          `  maxconn ${n + 100}`,
+          `  maxconn ${n + 50}`,
           // HAProxy asks for 2 × maxconn + extra fds and refuses to start past the hard limit;
           // ulimit-n pins it to the limit (N idle client sockets, or 2N in tcp mode, fit).
           `  ulimit-n ${HARD}`,
@@ -277,9 +280,10 @@ function report(env, results, failures, seconds) {
     "  *after* is " + `${opt.settle} s after the last connection was up; KiB per connection = (after − before) ÷ N.`,
     "- Every proxy has one worker: spliced `--workers 1`, HAProxy `nbthread 1`, nginx",
     "  `worker_processes 1`. Idle timeouts are raised to 1 h everywhere so nothing closes during the run.",
-    `- fd limit: hard \`RLIMIT_NOFILE\` here is ${HARD} and cannot be raised (no CAP_SYS_RESOURCE in this` ,
-    `  container). A proxy holding 2N sockets plus its own fds must fit, so the tcp runs use N = ${N_TCP}` +
-      (N_TCP < N ? ` (not ${N})` : "") + `; http runs use N = ${N_HTTP}.`,
+    `- fd limit: the hard \`RLIMIT_NOFILE\` here is ${HARD} and cannot be raised (no CAP_SYS_RESOURCE in this` ,
+    "  container); every proxy's soft limit is raised to it (spliced does that itself, HAProxy `ulimit-n`, nginx",
+    "  `worker_rlimit_nofile`). A TCP proxy holds 2N sockets, and HAProxy reserves 2 fds per connection in HTTP mode",
+    `  too (it refuses to start otherwise), so every run uses N = ${N_RUN}` + (N_RUN < N ? ` (asked: ${N}; ${N} needs a hard limit of at least ${2 * N + 300})` : "") + ".",
     "",
     "| peer | mode | N | failed to open | alive at end | RSS before MiB | RSS after MiB | KiB per connection | RSS after close MiB | fds before → after |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",

@@ -357,7 +357,7 @@ async function soak(runtime) {
   fs.writeFileSync(path.join(runDir, `spliced-${runtime}.log`), proc.out);
 
   return {
-    runtime, duration: DURATION, trafficSeconds, workers: WORKERS, pid,
+    runtime, duration: DURATION, trafficSeconds, t0, workers: WORKERS, pid,
     records, restarts, reloads, faults, baseline, peak, end, samples, closed,
     statsStart, statsEnd, ready, alive, workerRestarts, hasRestartMetric,
     exitCode: proc.code, proxyLog: proc.out.split("\n").filter((l) => l && !/^listener /.test(l)).slice(-30),
@@ -416,7 +416,18 @@ function analyse(run) {
   }
   const fdsBack = run.end.fds <= run.baseline.fds + FD_MARGIN;
   const rssBack = run.end.rssKiB <= run.baseline.rssKiB + RSS_MARGIN(run.baseline.rssKiB);
-  return { rows, total, checks, errors: [...errors.entries()], fdsBack, rssBack, unexpected: unexpected.length };
+  // Where each unexpected failure sits in time, next to the nearest fault of each kind.
+  const t0 = run.t0;
+  const near = (r, ts) => {
+    let best = null;
+    for (const t of ts) if (best === null || Math.abs(r.end - t) < Math.abs(r.end - best)) best = t;
+    return best === null ? "—" : `${((r.end - best) / 1000).toFixed(1)} s`;
+  };
+  const timeline = unexpected.slice(0, 20).map((r) => ({
+    kind: r.kind, error: r.error, start: ((r.start - t0) / 1000).toFixed(1), end: ((r.end - t0) / 1000).toFixed(1),
+    restart: near(r, run.restarts.map((w) => w.ready)), reload: near(r, run.reloads.map((x) => x.at)), fault: near(r, run.faults.map((f) => f.start)),
+  }));
+  return { rows, total, checks, errors: [...errors.entries()], timeline, fdsBack, rssBack, unexpected: unexpected.length };
 }
 
 // ---------- report ----------
@@ -482,6 +493,9 @@ function report(env, runs, wall) {
     if (a.errors.length) {
       L.push("Unexpected failures by error:", "");
       for (const [e, n] of a.errors.sort((x, y) => y[1] - x[1]).slice(0, 12)) L.push(`- ${n} × ${e}`);
+      L.push("", "| transfer | error | span (s after traffic start) | end − nearest upstream back up | end − nearest reload | end − worker fault |",
+        "|---|---|---|---:|---:|---:|");
+      for (const x of a.timeline) L.push(`| ${x.kind} | ${x.error} | ${x.start}–${x.end} | ${x.restart} | ${x.reload} | ${x.fault} |`);
       L.push("");
     }
     const maxDown = Math.max(0, ...run.restarts.map((w) => w.ready - w.start));
@@ -490,7 +504,9 @@ function report(env, runs, wall) {
       `| peak | ${run.peak.fds} | ${mib(run.peak.rssKiB)} |`,
       `| end | ${run.end.fds} | ${mib(run.end.rssKiB)} |`, "",
       `fds by kind at baseline: ${kindsText(run.baseline.kinds)}; at the end: ${kindsText(run.end.kinds)}.`, "",
-      `TCP sockets at baseline (ss): ${kindsText(run.baseline.sockets)}; at the end: ${kindsText(run.end.sockets)}.`, "");
+      `TCP sockets at baseline (ss): ${kindsText(run.baseline.sockets)}; at the end: ${kindsText(run.end.sockets)}.`,
+      `Socket fds left at the end beyond the baseline: ${(run.end.kinds.socket ?? 0) - (run.baseline.kinds.socket ?? 0)}` +
+        ` (WebSocket sessions started: ${a.rows.find((r) => r.kind === "websocket")?.n ?? 0}). Socket fds that \`ss\` does not list are closed TCP sockets whose fd was never closed.`, "");
     const f = run.faults[0];
     const faultText = !f ? "not reached" : f.status === 404 ? "`POST /debug/worker-fault` answered 404 (the hook is not in this build): no fault injected"
       : f.error ? `request failed: ${f.error}` : `answered ${f.status}; /ready went ${(f.readySeen ?? []).join(" → ")}; spliced_worker_restarts_total at the end: ${run.hasRestartMetric ? run.workerRestarts : "not exported"}`;
