@@ -33,6 +33,8 @@ import { RequestHeads, ResponseHeads } from "./heads.ts";
 import { L_DONE, L_FAILED, LINGER_MS, LocalAnswer, lingerDone } from "./local.ts";
 
 const READING = 0, EXCHANGE = 1, LOCAL = 2, TUNNEL = 3, LINGER = 4, CLOSED = 5;
+const PEEK = C.MSG_PEEK | C.MSG_DONTWAIT;
+const PROBE = new Uint8Array(1);
 const PHASE_NAMES = ["idle", "exchange", "local", "tunnel", "closing", "closed"];
 /** A tunnel with no byte moving either way for this long is closed. */
 const TUNNEL_IDLE_MS = 3_600_000;
@@ -268,14 +270,25 @@ export class HttpSession implements Handler, Session {
     if (outcome === X_DONE) return this.#exchangeDone();
     if (outcome === X_EARLY) return this.#lingerClose();
     if (outcome === X_TUNNEL) return this.#startTunnel();
-    if (outcome === X_CLOSE) return this.#close();
+    if (outcome === X_CLOSE) return this.#closeAfterResponse();
   }
 
   #exchangeDone(): void {
     const ex = this.#exchange;
     ex.finish();
-    if (!ex.keepClient) return this.#close();
+    if (!ex.keepClient) return this.#closeAfterResponse();
     this.#nextRequest();
+  }
+
+  /**
+   * Ends the connection after a whole response. Bytes the client sent that we
+   * never read would turn our close into a reset, and a reset can destroy the
+   * response before the client reads it: if any are waiting, close lingering.
+   */
+  #closeAfterResponse(): void {
+    const waiting = this.#cin.size > 0 || this.ctx.sys.recv(this.#client.fd, PROBE, 1, PEEK) > 0;
+    if (waiting) this.#lingerClose();
+    else this.#close();
   }
 
   #nextRequest(): void {
