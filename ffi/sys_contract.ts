@@ -311,6 +311,7 @@ const CASES: Record<string, Case> = {
   "openat2: open_how arrives whole: an unknown resolve bit is EINVAL, a short size EINVAL, O_NONBLOCK FIFO at once": openat2HowCase,
   "shutdown(SHUT_WR) reaches the peer as EOF; the other direction still works": shutdownCase,
   "recv with MSG_PEEK|MSG_DONTWAIT probes without consuming: EAGAIN, bytes, then 0 at EOF": recvPeekCase,
+  "send with MSG_DONTWAIT|MSG_NOSIGNAL: exact bytes, EAGAIN when full, EPIPE (no signal) after the peer left": sendCase,
   "setsockopt/getsockopt round-trip SO_REUSEPORT and TCP_NODELAY": sockoptCase,
   "eventfd write wakes epoll_wait and read drains the counter": eventfdCase,
   "close(-1) returns -EBADF and errno does not leak into later calls": ebadfCase,
@@ -610,6 +611,22 @@ function recvPeekCase(sys: Sys, fds: Fds): void {
   ok(sys.shutdown(client, C.SHUT_WR), "shutdown(SHUT_WR)");
   waitFor(sys, server, C.EPOLLRDHUP);
   assert.equal(sys.recv(server, probe, 1, PEEK), 0, "peek sees EOF");
+}
+
+function sendCase(sys: Sys, fds: Fds): void {
+  const { client, server } = connectPair(sys, fds);
+  const FLAGS = C.MSG_DONTWAIT | C.MSG_NOSIGNAL;
+  assert.equal(sys.send(client, pattern(7), 7, FLAGS), 7, "send returns the length");
+  waitFor(sys, server, C.EPOLLIN);
+  assert.deepEqual(readUpTo(sys, server, 7), pattern(7), "the peer reads the exact bytes");
+  const big = new Uint8Array(1 << 20);
+  let r = 0;
+  for (let i = 0; i < 64 && r >= 0; i++) r = sys.send(client, big, big.length, FLAGS);
+  fails(r, C.EAGAIN, "a full socket buffer gives EAGAIN, not a block");
+  fds.close(server);
+  let last = 0;
+  for (let i = 0; i < 64 && last !== -C.EPIPE && last !== -C.ECONNRESET; i++) last = sys.send(client, pattern(7), 7, FLAGS);
+  assert.ok(last === -C.EPIPE || last === -C.ECONNRESET, `sending to a gone peer fails (got ${last}) and the process lives on`);
 }
 
 function sockoptCase(sys: Sys, fds: Fds): void {
