@@ -37,6 +37,8 @@ export const DEFAULT_MAX_CONNECTIONS = 256;
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 /** How long a refused connection may linger for its 503 to be read before it is destroyed, ms. */
 const REFUSED_LINGER_MS = 1000;
+/** Refused connections allowed to linger at once; past this a refused one is closed at once (its fd matters more). */
+const MAX_LINGERING = 16;
 
 /** A running HTTP server. */
 export interface Served {
@@ -58,7 +60,7 @@ export async function serve(handler: FetchHandler, ep: IpEndpoint, limits: Serve
   const sys = await loadSys();
   const state = { idle: DEFAULT_IDLE_TIMEOUT_MS, max: DEFAULT_MAX_CONNECTIONS };
   const open = new Set<Socket>();
-  const refused = new WeakSet<Socket>();
+  const refused = new Refused();
   let origin = `http://${formatEndpoint(ep)}`;
 
   const server = createServer((req, res) => {
@@ -74,7 +76,7 @@ export async function serve(handler: FetchHandler, ep: IpEndpoint, limits: Serve
   setLimits(limits);
   server.on("connection", (sock: Socket) => {
     const why = open.size >= state.max ? `too many admin connections (${open.size} open)` : fdShortage(sys);
-    if (why !== undefined) return refuse(sock, why, refused);
+    if (why !== undefined) return refused.add(sock, why);
     open.add(sock);
     sock.once("close", () => open.delete(sock));
   });
@@ -89,22 +91,43 @@ export async function serve(handler: FetchHandler, ep: IpEndpoint, limits: Serve
 }
 
 function fdShortage(sys: Awaited<ReturnType<typeof loadSys>>): string | undefined {
-  const fds = fdUse(sys);
-  if (fds.open < fds.ceiling) return undefined;
-  return `file descriptors are low (${fds.open} open): the admin server leaves the rest to the data plane`;
+  let fds;
+  try {
+    fds = fdUse(sys);
+  } catch {
+    return undefined; // cannot know: the connection cap still applies
+  }
+  if (fds.open === undefined || fds.open < fds.ceiling) return undefined;
+  const open = Number.isFinite(fds.open) ? `${fds.open} open` : "none left";
+  return `file descriptors are low (${open}): the admin server leaves the rest to the data plane`;
 }
 
-/** Writes a 503 to a connection the server will not serve, then closes it. */
-function refuse(sock: Socket, message: string, refused: WeakSet<Socket>): void {
-  refused.add(sock);
-  const body = JSON.stringify(errorBody("admin_busy", message));
-  sock.on("error", () => {});
-  sock.end(
-    `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      `retry-after: 1\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
-  );
-  // Let the client read the 503 (closing with its request unread could reset it), then free the fd.
-  setTimeout(() => sock.destroy(), REFUSED_LINGER_MS);
+/** Connections the server will not serve: each gets a 503, then is closed. */
+class Refused {
+  readonly #all = new WeakSet<Socket>();
+  #lingering = 0;
+
+  has(sock: Socket): boolean {
+    return this.#all.has(sock);
+  }
+
+  /** Writes the 503 and closes: after a short linger (so the client reads it) while few linger, else at once. */
+  add(sock: Socket, message: string): void {
+    this.#all.add(sock);
+    sock.on("error", () => {});
+    const body = JSON.stringify(errorBody("admin_busy", message));
+    sock.end(
+      `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `retry-after: 1\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
+    );
+    if (this.#lingering >= MAX_LINGERING) return void sock.destroy();
+    this.#lingering++;
+    const timer = setTimeout(() => sock.destroy(), REFUSED_LINGER_MS);
+    sock.once("close", () => {
+      clearTimeout(timer);
+      this.#lingering--;
+    });
+  }
 }
 
 async function answer(handler: FetchHandler, req: IncomingMessage, res: ServerResponse, origin: string, idle: number): Promise<void> {
