@@ -12,7 +12,7 @@ const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 10
 export function parseDuration(input: string | number): number {
   if (typeof input === "number") return checkFinite(input, String(input));
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(input.trim());
-  if (!m) throw new SyntaxError(`not a duration: "${input}" (use e.g. 500ms, 5s, 10m, 1h)`);
+  if (!m) throw new SyntaxError(`not a duration: ${JSON.stringify(input)} (use e.g. 500ms, 5s, 10m, 1h)`);
   return Math.round(Number(m[1]) * TIME_UNITS[m[2] ?? "ms"]);
 }
 
@@ -20,7 +20,7 @@ export function parseDuration(input: string | number): number {
 export function parseSize(input: string | number): number {
   if (typeof input === "number") return checkFinite(input, String(input));
   const m = /^(\d+)([kmg]?)(?:i?b)?$/i.exec(input.trim());
-  if (!m) throw new SyntaxError(`not a size: "${input}" (use e.g. 65536, 64k, 1m)`);
+  if (!m) throw new SyntaxError(`not a size: ${JSON.stringify(input)} (use e.g. 65536, 64k, 1m)`);
   return Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()];
 }
 

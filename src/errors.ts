@@ -38,9 +38,37 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Upstream host names of a config that do not resolve now. `spliced check`
+ * reports them as warnings (they may resolve later); at start they are an
+ * error, exit code 1 (a runtime condition, like a busy port).
+ */
+export class UnresolvedError extends ConfigError {
+  override name = "UnresolvedError";
+}
+
+/** A host name did not resolve: `cannot resolve "HOST": REASON`, the same words on every runtime. */
+export class ResolveError extends Error {
+  override name = "ResolveError";
+  readonly host: string;
+  /** Why, e.g. `no such host`. */
+  readonly reason: string;
+  constructor(host: string, reason: string) {
+    super(`cannot resolve ${JSON.stringify(host)}: ${reason}`);
+    this.host = host;
+    this.reason = reason;
+  }
+}
+
 /** Wrong command-line usage. Exit code 2. */
 export class UsageError extends Error {
   override name = "UsageError";
+  /** The command whose `--help` the message points to ("" for `spliced --help`). */
+  readonly command: string | undefined;
+  constructor(message: string, command?: string) {
+    super(message);
+    this.command = command;
+  }
 }
 
 /** Throws a SysError when a Sys result is negative; returns it otherwise. */

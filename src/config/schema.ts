@@ -1,0 +1,264 @@
+/**
+ * The config schema (zod): types, defaults, units, and every check that needs
+ * neither the file system nor DNS (those are in `preflight.ts`). The messages
+ * written here are spliced's own; zod's defaults are replaced in `messages.ts`.
+ *
+ * @module
+ */
+import { availableParallelism } from "node:os";
+import { z } from "zod";
+import { addressesOverlap, checkListenAddress, checkUpstreamAddress, formatHostPort, parseHostPort, type HostPort } from "../address.ts";
+import { parseDuration, parseSize } from "../duration.ts";
+import { isToken } from "../http/chars.ts";
+
+/** A string checked by `check` (which throws with the message to show). */
+function address(check: (text: string) => unknown) {
+  return z.string().superRefine((text, ctx) => {
+    try {
+      check(text);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+    }
+  });
+}
+
+/** A listener's address: an IP literal and a port. */
+const listenAddress = address(checkListenAddress);
+/** An upstream: a host name or IP literal and a port from 1 to 65535. */
+const upstreamAddress = address(checkUpstreamAddress);
+/** The admin server's address: a host name or IP literal and a port. */
+const adminAddress = address(parseHostPort);
+
+function converted(parse: (v: string | number) => number, min: number, max: number, show: (n: number) => string) {
+  return z.union([z.string(), z.number()]).transform((v, ctx) => {
+    try {
+      const n = parse(v);
+      if (n < min || n > max) throw new RangeError(`must be from ${show(min)} to ${show(max)}, got ${JSON.stringify(v)}`);
+      return n;
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
+/** A duration in ms, e.g. `86400000` as `24h`. */
+export function showDuration(ms: number): string {
+  for (const [unit, size] of [["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** A size in bytes, e.g. `1048576` as `1m`. */
+export function showSize(n: number): string {
+  if (n >= Number.MAX_SAFE_INTEGER) return String(n);
+  for (const [unit, size] of [["g", 1024 ** 3], ["m", 1024 ** 2], ["k", 1024]] as const) {
+    if (n >= size && n % size === 0) return `${n / size}${unit}`;
+  }
+  return String(n);
+}
+
+const duration = (min: number, max: number) => converted(parseDuration, min, max, showDuration);
+const size = (min: number, max: number) => converted(parseSize, min, max, showSize);
+const DAY = 86_400_000;
+
+const name = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "use 1-64 letters, digits, _ . -");
+
+/** Settings every listener has. */
+const listenerCommon = {
+  name: name.optional(),
+  listen: listenAddress,
+  connectTimeout: duration(1, DAY).default(5000),
+  /** A destination that takes no byte for this long while bytes wait for it (zero window) ends the connection. */
+  sendTimeout: duration(1, DAY).default(60_000),
+  maxConnections: z.number().int().min(1).max(10_000_000).default(100_000),
+  backlog: z.number().int().min(1).max(65535).default(4096),
+};
+
+/** Schema of one TCP listener. */
+export const TcpListenerSchema = z.strictObject({
+  ...listenerCommon,
+  mode: z.literal("tcp"),
+  upstreams: z.array(upstreamAddress).min(1, "needs at least one upstream"),
+  idleTimeout: duration(1, 30 * DAY).default(600_000),
+});
+
+const headerName = z.string().refine(isToken, "not a valid header name (letters, digits and !#$%&'*+-.^_`|~)");
+
+/**
+ * A header value the data plane can send: visible ASCII, spaces and tabs
+ * (what its head writer encodes), not starting or ending with a space or tab.
+ */
+const headerValue = z.string().superRefine((value, ctx) => {
+  const bad = /[^\t\x20-\x7e]/.exec(value);
+  if (bad) {
+    const c = bad[0].codePointAt(0)!;
+    const printable = c >= 0xa0 && c !== 0x2028 && c !== 0x2029 && !(c >= 0xd800 && c <= 0xdfff);
+    const shown = printable ? `"${String.fromCodePoint(c)}" (U+${hex(c)})` : `U+${hex(c)}`;
+    ctx.addIssue({ code: "custom", message: `header values may hold visible ASCII, spaces and tabs only; ${shown} at character ${bad.index + 1} is not` });
+  } else if (/^[\t ]|[\t ]$/.test(value)) {
+    ctx.addIssue({ code: "custom", message: "header values cannot start or end with a space or tab" });
+  }
+});
+
+function hex(c: number): string {
+  return c.toString(16).toUpperCase().padStart(4, "0");
+}
+
+/** Schema of `requestHeaders` / `responseHeaders`. */
+export const HeaderOpsSchema = z.strictObject({
+  set: z.record(headerName, headerValue).default({}),
+  remove: z.array(headerName).default([]),
+});
+
+const hostPattern = z.string().regex(/^(\*\.)?[A-Za-z0-9.-]+(:\d+)?$/, "use a host name, or *.example.com");
+
+/** Schema of a route's `static` block. */
+export const StaticSchema = z.strictObject({
+  root: z.string().min(1),
+  index: z.string().min(1).default("index.html"),
+  /** Paths with a segment starting with "." (`/.env`, `/.git/config`): 404 unless "allow". */
+  dotfiles: z.enum(["deny", "allow"]).default("deny"),
+});
+
+/** Schema of one HTTP route: matched in order on host and path prefix. */
+export const RouteSchema = z.strictObject({
+  name: name.optional(),
+  host: hostPattern.optional(),
+  path: z.string().startsWith("/", "must start with /").default("/"),
+  upstreams: z.array(upstreamAddress).min(1, "needs at least one upstream").optional(),
+  static: StaticSchema.optional(),
+  stripPrefix: z.boolean().default(false),
+  requestHeaders: HeaderOpsSchema.optional(),
+  responseHeaders: HeaderOpsSchema.optional(),
+  maxBodySize: size(0, Number.MAX_SAFE_INTEGER).default(Number.MAX_SAFE_INTEGER),
+}).superRefine((r, ctx) => {
+  if ((r.upstreams === undefined) === (r.static === undefined)) {
+    ctx.addIssue({
+      code: "custom",
+      message: r.upstreams === undefined
+        ? `needs "upstreams" (["HOST:PORT", ...]) or "static" ({ "root": DIR })`
+        : `has both "upstreams" and "static": a route takes exactly one`,
+    });
+  }
+});
+
+/** Schema of one HTTP/1.1 listener. */
+export const HttpListenerSchema = z.strictObject({
+  ...listenerCommon,
+  mode: z.literal("http"),
+  routes: z.array(RouteSchema).min(1, "needs at least one route"),
+  idleTimeout: duration(1, DAY).default(60_000),
+  headTimeout: duration(1, DAY).default(10_000),
+  upstreamTimeout: duration(1, DAY).default(60_000),
+  maxHeadBytes: size(1024, 1 << 20).default(16 * 1024),
+  upstreamKeepAlive: z.number().int().min(0).max(10_000).default(32),
+  accessLog: z.string().min(1).default("off"),
+});
+
+/** Schema of one listener: `mode` picks TCP (the default) or HTTP. */
+export const ListenerSchema = z.preprocess(
+  (v) => (v !== null && typeof v === "object" && !Array.isArray(v) && !("mode" in v) ? { ...v, mode: "tcp" } : v),
+  z.discriminatedUnion("mode", [TcpListenerSchema, HttpListenerSchema]),
+);
+
+/** Schema of the admin server. */
+export const AdminSchema = z.strictObject({
+  listen: adminAddress,
+  /** Bearer token for the admin API (prefer tokenFile or SPLICED_ADMIN_TOKEN). */
+  token: z.string().min(16, "use at least 16 characters").optional(),
+  /** File holding the bearer token (first line). */
+  tokenFile: z.string().min(1).optional(),
+  /** An idle keep-alive admin connection is closed after this long. */
+  idleTimeout: duration(1000, DAY).default(30_000),
+  /** Open `/events` streams past this many get 503. */
+  maxEventStreams: z.number().int().min(1).max(10_000).default(64),
+});
+
+/** Schema of the whole config. */
+export const ConfigSchema = z.strictObject({
+  workers: z.number().int().min(1).max(256).default(() => availableParallelism()),
+  pipeSize: size(4096, 1 << 30).default(1 << 20),
+  gracePeriod: duration(0, DAY).default(30_000),
+  admin: AdminSchema.optional(),
+  listeners: z.array(ListenerSchema).min(1, "needs at least one listener"),
+}).superRefine((cfg, ctx) => {
+  uniqueNames(cfg, ctx);
+  distinctAddresses(cfg, ctx);
+});
+
+type Refined = { listeners: readonly unknown[] };
+
+function records(list: unknown): Record<string, unknown>[] {
+  return Array.isArray(list) ? list.map((x) => (x !== null && typeof x === "object" ? x as Record<string, unknown> : {})) : [];
+}
+
+function uniqueNames(cfg: Refined, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  records(cfg.listeners).forEach((l, i) => {
+    const name = typeof l.name === "string" ? l.name : `listener${i}`;
+    if (seen.has(name)) ctx.addIssue({ code: "custom", path: ["listeners", i, "name"], message: `duplicate name ${JSON.stringify(name)}` });
+    seen.add(name);
+    const routes = new Set<string>();
+    records(l.routes).forEach((r, j) => {
+      const route = typeof r.name === "string" ? r.name : `route${j}`;
+      if (routes.has(route)) ctx.addIssue({ code: "custom", path: ["listeners", i, "routes", j, "name"], message: `duplicate name ${JSON.stringify(route)}` });
+      routes.add(route);
+    });
+  });
+}
+
+/**
+ * Two listeners on one address would both bind (SO_REUSEPORT) and split its
+ * connections between them; a wildcard (`0.0.0.0`, `[::]`) and a specific
+ * address on the same port overlap the same way.
+ */
+function distinctAddresses(cfg: Refined, ctx: z.RefinementCtx): void {
+  const earlier: { at: number; hp: HostPort }[] = [];
+  records(cfg.listeners).forEach((l, i) => {
+    let hp: HostPort;
+    try {
+      hp = checkListenAddress(String(l.listen));
+    } catch {
+      return;
+    }
+    const clash = earlier.find((e) => addressesOverlap(e.hp, hp));
+    if (clash) {
+      const same = formatHostPort(clash.hp) === formatHostPort(hp);
+      ctx.addIssue({
+        code: "custom", path: ["listeners", i, "listen"],
+        message: same
+          ? `${formatHostPort(hp)} is also listeners[${clash.at}].listen: two listeners cannot share an address`
+          : `${formatHostPort(hp)} overlaps listeners[${clash.at}].listen (${formatHostPort(clash.hp)}): the same port on addresses that cover each other`,
+      });
+    }
+    earlier.push({ at: i, hp });
+  });
+}
+
+/** The config as written by a person or program (durations may be strings). */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+/** The validated config with defaults filled in and units converted (ms, bytes). */
+export type Config = z.output<typeof ConfigSchema>;
+/** One validated route, named. */
+export type RouteConfig = z.output<typeof RouteSchema> & { name: string };
+/** One validated TCP listener. */
+export type TcpListenerConfig = z.output<typeof TcpListenerSchema> & { name: string };
+/** One validated HTTP listener, its routes named. */
+export type HttpListenerConfig = Omit<z.output<typeof HttpListenerSchema>, "routes"> & { name: string; routes: RouteConfig[] };
+/** One validated listener. */
+export type ListenerConfig = TcpListenerConfig | HttpListenerConfig;
+/** A validated config whose listeners all have names. */
+export type ValidConfig = Omit<Config, "listeners"> & { listeners: ListenerConfig[] };
+
+/** Keys each object of the config may have, for "unknown key" messages. */
+export const KEYS = {
+  root: Object.keys(ConfigSchema.shape),
+  admin: Object.keys(AdminSchema.shape),
+  tcp: Object.keys(TcpListenerSchema.shape),
+  http: Object.keys(HttpListenerSchema.shape),
+  route: Object.keys(RouteSchema.shape),
+  static: Object.keys(StaticSchema.shape),
+  headers: Object.keys(HeaderOpsSchema.shape),
+} as const;
