@@ -236,7 +236,7 @@ test("admin hardening: with few fds the admin answers 503 while the data plane s
     assert.match(JSON.parse(refused!.body).error.message, /file descriptors are low/);
 
     // The admitted connections stay open (idle timeout 120 s): the admin's share is taken.
-    const clients = [];
+    const clients: Awaited<ReturnType<typeof connect>>[] = [];
     for (let i = 0; i < 5; i++) {
       const c = await connect(sp.port);
       c.socket.write(`ping ${i}`);
