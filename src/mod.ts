@@ -17,10 +17,10 @@
  *
  * @module
  */
-export { startProxy, type Proxy, type UpstreamState, type ValidConfig } from "./proxy.ts";
+export { startProxy, type Proxy, type StartOptions, type UpstreamState, type ValidConfig } from "./proxy.ts";
 export { loadConfigFile, validateConfig, type Config, type ConfigInput, type ListenerConfig } from "./config.ts";
 export { adminApp, type AdminOptions } from "./admin/app.ts";
 export type { Counters, StatsSnapshot } from "./stats/aggregate.ts";
-export { ConfigError, SysError, UsageError, type ConfigIssue } from "./errors.ts";
+export { ConfigError, ResolveError, SysError, UnresolvedError, UsageError, type ConfigIssue } from "./errors.ts";
 export { FfiUnavailableError } from "../ffi/sys.ts";
 export { VERSION } from "./version.ts";

@@ -9,7 +9,7 @@ import type { IpEndpoint } from "../ffi/sockaddr.ts";
 import process from "node:process";
 import { loadSys, type Sys } from "../ffi/mod.ts";
 import { CONTROL_SLOTS, DISABLED, DRAINING } from "./balance/balancer.ts";
-import { loadConfigFile, validateConfig, type ConfigInput, type ValidConfig } from "./config.ts";
+import { assertPreflight, loadConfigFile, validateConfig, type ConfigInput, type ValidConfig } from "./config.ts";
 import type { ConnectionInfo } from "./dataplane/context.ts";
 import { raiseFileLimit } from "./dataplane/io/sockets.ts";
 import { bindAll, launch, newSockets, resolveTopology, retire, shutdownGeneration, unusedSockets, type Generation } from "./generation.ts";
@@ -93,7 +93,9 @@ const STATE_NAMES: UpstreamState[] = ["up", "draining", "disabled"];
 
 /** Starts a proxy from a config object (validated here; errors name the source). */
 export async function startProxy(input: ConfigInput | ValidConfig, options: StartOptions = {}): Promise<Proxy> {
-  const config = validateConfig(input, options.source ?? options.configPath ?? "config");
+  const source = options.source ?? options.configPath ?? "config";
+  const config = validateConfig(input, source);
+  await assertPreflight(config, source);
   const oldPid = options.upgradeFrom === undefined ? undefined : readUpgradePid(options.upgradeFrom);
   const sys = await loadSys();
   raiseFileLimit(sys);
@@ -266,6 +268,7 @@ class RunningProxy implements Proxy {
   async #reload(input?: ConfigInput): Promise<ValidConfig> {
     if (this.#closing) throw new Error("the proxy is shutting down");
     const config = input === undefined ? this.#readConfigFile() : validateConfig(input, "reload");
+    await assertPreflight(config, input === undefined ? this.configPath! : "reload");
     const old = this.current;
     const topology = await resolveTopology(config);
     const bound = bindAll(this.sys, config, old);

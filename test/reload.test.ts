@@ -104,3 +104,29 @@ test("library: connections() lists open connections; histograms count them", { t
     await a.close();
   }
 });
+
+test("reload: a config whose static root or log directory is missing is refused whole; the old one keeps serving", async () => {
+  const up = await echoServer();
+  const proxy = await startProxy({ workers: 1, listeners: [{ name: "e", listen: "127.0.0.1:0", upstreams: [`127.0.0.1:${up.port}`] }] });
+  try {
+    const port = proxy.address("e").port;
+    const bad = {
+      workers: 1,
+      listeners: [
+        { name: "e", listen: `127.0.0.1:${port}`, upstreams: [`127.0.0.1:${up.port}`] },
+        { name: "files", mode: "http", listen: "127.0.0.1:0", accessLog: join(dir, "no/such/dir/x.log"), routes: [{ static: { root: join(dir, "none") } }] },
+      ],
+    };
+    const err = await proxy.reload(bad as never).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof ConfigError, String(err));
+    assert.deepEqual(err.issues.map((i) => i.path).sort(), ["listeners[1].accessLog", "listeners[1].routes[0].static.root"]);
+    assert.equal(proxy.stats().generation, 1);
+    const c = await connect(port);
+    c.socket.end("still here");
+    await c.closed;
+    assert.equal(c.received.text(), "still here");
+  } finally {
+    await proxy.close(0);
+    await up.close();
+  }
+});
