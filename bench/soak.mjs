@@ -79,7 +79,7 @@ function fdKinds(pid) {
 /** The proxy's TCP sockets by state and by which port they face (ours: a listener, an upstream, admin). */
 function socketStates(pid, ports) {
   let text = "";
-  try { text = execFileSync("ss", ["-tanp"], { encoding: "utf8" }); } catch { return {}; }
+  try { text = execFileSync("ss", ["-tanp"], { encoding: "utf8", maxBuffer: 256 << 20 }); } catch { return {}; }
   const names = { [ports.tcp]: "bulk", [ports.http]: "web", [ports.admin]: "admin", [ports.upTcp]: "upstream tcp", [ports.upHttp]: "upstream http" };
   const out = {};
   for (const line of text.split("\n")) {
@@ -530,7 +530,8 @@ function report(env, runs, wall) {
 
 async function main() {
   const started = Date.now();
-  const env = { ...baseEnvironment(root), splicedCommit: version("git", ["-C", splicedRoot, "log", "-1", "--format=%h %s"]) + (splicedRoot === root ? " (working tree)" : ` (${splicedRoot})`) };
+  const env = { ...baseEnvironment(root), splicedCommit: (fs.existsSync(path.join(splicedRoot, ".commit")) ? fs.readFileSync(path.join(splicedRoot, ".commit"), "utf8").trim()
+    : version("git", ["-C", splicedRoot, "log", "-1", "--format=%h %s"])) + (splicedRoot === root ? " (working tree, uncommitted changes included)" : ` (a clean export in ${splicedRoot})`) };
   const runs = [];
   for (const rt of RUNTIMES) {
     const run = await soak(rt);
