@@ -306,7 +306,8 @@ function report(env, results, failures, seconds) {
 
 async function main() {
   const started = Date.now();
-  const env = { ...baseEnvironment(root), splicedCommit: version("git", ["-C", splicedRoot, "log", "-1", "--format=%h %s"]) + (splicedRoot === root ? " (working tree)" : ` (${splicedRoot})`) };
+  const env = { ...baseEnvironment(root), splicedCommit: (fs.existsSync(path.join(splicedRoot, ".commit")) ? fs.readFileSync(path.join(splicedRoot, ".commit"), "utf8").trim()
+    : version("git", ["-C", splicedRoot, "log", "-1", "--format=%h %s"])) + (splicedRoot === root ? " (working tree, uncommitted changes included)" : ` (a clean export in ${splicedRoot})`) };
   let peers = peerDefs();
   if (opt.only) {
     const want = opt.only.split(",").map((s) => s.trim());
