@@ -22,6 +22,7 @@ import { fdReserve, fdUse, openFds } from "../src/admin/fds.ts";
 import { loadSys } from "../ffi/mod.ts";
 import { connect, echoServer, type TestServer } from "./helpers/peers.ts";
 import { BIN, eventually, sleep, startSpliced, testRuntime } from "./helpers/spliced.ts";
+import { serveNative } from "./helpers/native_serve.ts";
 
 const TOKEN = "test-token-0123456789abcdef";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -289,16 +290,6 @@ test("admin hardening: GET /config redacts every header value a route sets", { t
   }
 });
 
-/** Serves a fetch handler with the runtime's own server, as a library user would mount adminApp. */
-function serveNative(fetch: (req: Request, env: unknown) => Response | Promise<Response>, hostname: string) {
-  const g = globalThis as any;
-  if (g.Bun) {
-    const server = g.Bun.serve({ hostname, port: 0, fetch });
-    return { port: server.port as number, close: async () => void (await server.stop(true)) };
-  }
-  const server = g.Deno.serve({ hostname, port: 0, onListen: () => {} }, fetch);
-  return { port: server.addr.port as number, close: async () => void (await server.shutdown()) };
-}
 
 /** A non-loopback IPv4 address of this host, if it has one. */
 function externalAddress(): string | undefined {

@@ -1,7 +1,9 @@
 /**
  * The runtime boundary: only the FFI backends (`ffi/deno.ts`, `ffi/bun.ts`),
  * the backend loader (`ffi/mod.ts`) and the admin serve adapter
- * (`src/admin/serve.ts`) may name the runtime globals or import `bun:ffi`.
+ * (`src/admin/serve.ts`) and one test support module that serves with the
+ * runtime's own server (`test/helpers/native_serve.ts`) may name the runtime
+ * globals or import `bun:ffi`.
  * Everything else is runtime-neutral TypeScript.
  *
  * @module
@@ -13,7 +15,7 @@ import { join, relative, sep } from "node:path";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const SCANNED_DIRS = ["src", "test", "bench", "examples", "ffi"];
-const EXEMPT = new Set(["ffi/deno.ts", "ffi/bun.ts", "ffi/mod.ts", "src/admin/serve.ts", "test/boundary.test.ts"]);
+const EXEMPT = new Set(["ffi/deno.ts", "ffi/bun.ts", "ffi/mod.ts", "src/admin/serve.ts", "test/boundary.test.ts", "test/helpers/native_serve.ts"]);
 const SOURCE = /\.(ts|tsx|mts|cts)$/;
 
 /** One forbidden construct: a name for the report and a pattern that finds it. */

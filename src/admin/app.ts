@@ -44,8 +44,8 @@ export interface AdminOptions {
   /**
    * Require the token for every endpoint but the dashboard's static files. Default: only
    * when the client is not on loopback (as the CLI's loopback admin: reads open there
-   * only). The client address is what the server passes as `c.env` (Deno.serve, Bun.serve,
-   * @hono/node-server); a server that passes none counts as remote.
+   * only). The client address is what the server passes as `c.env` (Deno's and Bun's own
+   * servers, @hono/node-server); a server that passes none counts as remote.
    */
   readonly readsNeedToken?: boolean;
   /**

@@ -1,7 +1,7 @@
 /**
  * The client address of a request to a mounted admin app, read from what the
- * server passes as Hono's `c.env`: `Deno.serve`'s `info.remoteAddr`,
- * `Bun.serve`'s `server.requestIP(req)`, `@hono/node-server`'s
+ * server passes as Hono's `c.env`: Deno's serve `info.remoteAddr`,
+ * Bun's serve `server.requestIP(req)`, `@hono/node-server`'s
  * `incoming.socket`. Undefined when the server passes none of these (then the
  * library defaults treat the client as remote: the safe side).
  *
