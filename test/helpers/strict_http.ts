@@ -296,11 +296,12 @@ export function parseResponse(buf: Buffer, p: number, method: string, atEof: boo
   const end = headEnd(buf, p, MAX_HEAD);
   if (typeof end !== "number") return end;
   const lines = buf.subarray(p, end - 4).toString("latin1").split("\r\n");
-  const m = /^(HTTP\/1\.[01]) ([0-9]{3}) ([\t\x20-\x7e\x80-\xff]*)$/.exec(lines[0]);
+  // The reason phrase may be empty; its SP may be missing too (tolerated, as most recipients do).
+  const m = /^(HTTP\/1\.[01]) ([0-9]{3})(?: ([\t\x20-\x7e\x80-\xff]*))?$/.exec(lines[0]);
   if (!m) return invalid(`bad status line ${JSON.stringify(lines[0].slice(0, 40))}`);
   const version = m[1] as "HTTP/1.0" | "HTTP/1.1";
   const status = Number(m[2]);
-  if (status < 100) return invalid("status under 100");
+  if (status < 100 || status > 599) return invalid("status outside 100-599");
   const headers = parseFields(lines.slice(1));
   if (typeof headers === "string") return invalid(headers);
   const tokens = connectionTokens(headers);
