@@ -116,11 +116,14 @@ test("cli errors: flags that do not apply to a command are refused, exit 2", { t
 
 test("cli errors: parsing mistakes say what is wrong, with the option or command a typo meant", { timeout: 60_000 }, async () => {
   const cases: [string[], string][] = [
-    [[...TCP, "--acces-log", "x"], "spliced: Unknown option '--acces-log'; did you mean --access-log? (see spliced tcp --help)"],
-    [[...TCP, "--bogus"], "spliced: Unknown option '--bogus' (see spliced tcp --help)"],
-    [[...TCP, "-x"], "spliced: Unknown option '-x' (see spliced tcp --help)"],
+    [[...TCP, "--acces-log", "x"], `spliced: unknown option "--acces-log"; did you mean --access-log? (see spliced tcp --help)`],
+    [[...TCP, "--bogus"], `spliced: unknown option "--bogus" (see spliced tcp --help)`],
+    [[...TCP, "-x"], `spliced: unknown option "-x" (see spliced tcp --help)`],
     [["tcp", "--listen"], "spliced: --listen needs a value (HOST:PORT) (see spliced tcp --help)"],
     [["tcp", "--listen", "--to", "127.0.0.1:1"], "spliced: --listen needs a value (HOST:PORT) (see spliced tcp --help)"],
+    [["tcp", "--listen", "--"], "spliced: --listen needs a value (HOST:PORT) (see spliced tcp --help)"],
+    [["check", "-c"], "spliced: --config needs a value (FILE) (see spliced check --help)"],
+    [["--version=1"], "spliced: --version takes no value (see spliced --help)"],
     [[...TCP, "--listen", "127.0.0.1:1"], "spliced: --listen given twice (see spliced tcp --help)"],
     [[...TCP, "--help=yes"], "spliced: --help takes no value (see spliced tcp --help)"],
     [[...TCP, "extra"], `spliced: unexpected argument "extra" (see spliced tcp --help)`],
@@ -135,6 +138,8 @@ test("cli errors: parsing mistakes say what is wrong, with the option or command
   for (const [args, line] of cases) await assertFails(args, 2, line);
   // --to may be repeated: the lists are joined (the second one is checked too).
   await assertFails(["tcp", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:1", "--to", "127.0.0.1:0"], 2,
+    `command line: --to: port 0 in "127.0.0.1:0": an upstream needs a port from 1 to 65535`);
+  await assertFails(["tcp", "--listen=127.0.0.1:0", "--to=127.0.0.1:1", "--to=127.0.0.1:0"], 2,
     `command line: --to: port 0 in "127.0.0.1:0": an upstream needs a port from 1 to 65535`);
 });
 
@@ -258,6 +263,11 @@ test("cli: the same bytes on Deno and Bun", { timeout: 180_000 }, async () => {
     ["check", "--config", typo],
     ["check", "--config", join(dir, "missing.json")],
     [...TCP, "--bogus"],
+    [...TCP, "--acces-log", "x"],
+    [...TCP, "-x"],
+    ["check", "-c"],
+    ["tcp", "--listen", "--to", "127.0.0.1:1"],
+    [...TCP, "--listen", "127.0.0.1:1"],
     [...TCP, "--idle-timeout", "soon"],
     ["http", "--help"],
   ];

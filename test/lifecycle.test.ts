@@ -86,7 +86,7 @@ test("cli: usage errors exit 2 with a message and no stack trace", async () => {
     [["tcp", "--to", "127.0.0.1:1"], /tcp needs --listen/],
     [["tcp", "--listen", "127.0.0.1:0"], /tcp needs --to/],
     [["frobnicate"], /unknown command "frobnicate"/],
-    [["tcp", "--bogus"], /Unknown option '--bogus'/],
+    [["tcp", "--bogus"], /unknown option "--bogus"/],
     [["tcp", "--listen", "127.0.0.1:99999", "--to", "127.0.0.1:1"], /--listen: port out of range/],
     [["tcp", "--listen", "nonsense", "--to", "127.0.0.1:1"], /--listen: expected HOST:PORT/],
     [["tcp", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:1", "--workers", "0"], /--workers: .*>=1|--workers: .*1/],

@@ -1,0 +1,65 @@
+/**
+ * The signals a running spliced handles: SIGTERM and SIGINT drain (a second
+ * one exits at once), SIGHUP re-reads the config file, SIGUSR1 reopens the
+ * access logs, and SIGUSR2, SIGALRM, SIGWINCH, SIGTTIN, SIGTTOU are ignored.
+ *
+ * @module
+ */
+import process from "node:process";
+import type { Proxy } from "../proxy.ts";
+
+/**
+ * Signals a running spliced ignores. SIGPIPE is not among the handled ones:
+ * both runtimes start with it ignored (SIG_IGN), which costs nothing per
+ * broken pipe, where a handler would wake the main thread each time.
+ */
+const IGNORED_SIGNALS = ["SIGUSR2", "SIGALRM", "SIGWINCH", "SIGTTIN", "SIGTTOU"] as const;
+
+/** The proxy once started: the early handlers read it. */
+export interface Started {
+  proxy?: Proxy;
+}
+
+/**
+ * Installs the handlers of the signals that must not end spliced, before the
+ * start so that none kills it while it binds (SIGUSR1 ends Bun by default,
+ * SIGHUP both).
+ */
+export function handleSignalsEarly(state: Started): void {
+  for (const sig of IGNORED_SIGNALS) process.on(sig, () => {});
+  process.on("SIGUSR1", () => reopenOnSignal(state.proxy));
+  process.on("SIGHUP", () => reloadOnSignal(state.proxy));
+}
+
+/** SIGTERM, SIGINT: drain for the grace period, then exit 0; a second one exits 1 at once. */
+export function handleStopSignals(proxy: Proxy): void {
+  let signalled = false;
+  const onSignal = (sig: string) => {
+    if (signalled) {
+      console.error(`spliced: second ${sig}, exiting now`);
+      process.exit(1);
+    }
+    signalled = true;
+    console.error(`spliced: ${sig}: draining (grace period ${proxy.config.gracePeriod / 1000}s)`);
+    proxy.close().then(() => process.exit(0));
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+}
+
+/** SIGUSR1: reopen the access log files (after logrotate moved them). */
+function reopenOnSignal(proxy: Proxy | undefined): void {
+  if (!proxy) return void console.error("spliced: SIGUSR1: still starting, no log to reopen yet");
+  proxy.reopenLogs();
+  console.error("spliced: SIGUSR1: reopening access logs");
+}
+
+/** SIGHUP: re-read the config file, as nginx and HAProxy do. */
+function reloadOnSignal(proxy: Proxy | undefined): void {
+  if (!proxy) return void console.error("spliced: SIGHUP: still starting, not reloaded");
+  if (!proxy.configPath) return void console.error("spliced: SIGHUP: started from flags, there is no config file to reload");
+  proxy.reload().then(
+    (cfg) => console.error(`spliced: SIGHUP: reloaded ${proxy.configPath} (${cfg.listeners.length} listeners)`),
+    (err) => console.error(`spliced: SIGHUP: reload failed, still running the previous config:\n${err.message}`),
+  );
+}
