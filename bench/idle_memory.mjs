@@ -223,7 +223,13 @@ async function waitFor(cond, timeoutMs) {
 async function measure(peer, mode, n) {
   const [port, upstream, admin] = await freePorts(3);
   const holder = await startHolder(upstream, mode);
-  const p = await peer.start({ mode, port, upstream, admin, n });
+  let p;
+  try {
+    p = await peer.start({ mode, port, upstream, admin, n });
+  } catch (err) {
+    await holder.stop();
+    throw err;
+  }
   try {
     const warm = await openMany(port, mode, 100);
     for (const s of warm.sockets) s.destroy();
