@@ -95,11 +95,16 @@ function socketStates(pid, ports) {
 }
 const kindsText = (k) => Object.entries(k).sort().map(([n, v]) => `${n} ${v}`).join(", ");
 
+/** Processes this script started and has not stopped yet: killed if the script fails. */
+const children = new Set();
+
 // ---------- the upstream process ----------
 
 async function startUpstream(tcpPort, httpPort) {
   const child = spawn(process.execPath, [path.join(here, "lib/soak_upstream.mjs"), String(tcpPort), String(httpPort)],
     { stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child.pid);
+  child.once("exit", () => children.delete(child.pid));
   let out = "";
   child.stderr.on("data", (d) => { out += d; });
   await new Promise((res, rej) => {
@@ -206,6 +211,8 @@ async function soak(runtime) {
   let upstream = await startUpstream(upTcp, upHttp);
   const proc = launch(path.join(splicedRoot, "bin/spliced"), ["--runtime", runtime, "--config", cfgFile],
     { env: { ...process.env, SPLICED_TEST_HOOKS: "1" } });
+  children.add(proc.pid);
+  proc.exit.then(() => children.delete(proc.pid));
   await waitReady(proc, http, `spliced ${runtime}`, () => isListening(tcp) && isListening(adminPort));
   const pid = proc.pid;
   log(`spliced pid ${pid}: tcp ${tcp}, http ${http}, admin ${adminPort}; upstreams ${upTcp}, ${upHttp}; ${DURATION} s`);
@@ -552,4 +559,8 @@ async function main() {
   process.exit(bad ? 1 : 0);
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  for (const pid of children) { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } }
+  process.exit(1);
+});
