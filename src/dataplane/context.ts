@@ -57,8 +57,12 @@ export interface Session {
   checkTimers(now: number): void;
   /** Closes at once (shutdown past the grace period). */
   abort(): void;
-  /** Graceful shutdown began: finish what is in flight, keep nothing alive. */
-  drain(): void;
+  /**
+   * Graceful shutdown began: finish what is in flight, keep nothing alive.
+   * `soft`: a reload, whose new generation takes over the listener; idle
+   * connections may wait a moment for a request they are about to send.
+   */
+  drain(soft?: boolean): void;
 }
 
 /** Something that stopped with work left and wants to be run again soon. */

@@ -149,7 +149,7 @@ export class DataPlane {
   retire(): void {
     this.#draining = true;
     for (const l of this.listeners) l.detach();
-    for (const s of [...this.sessions]) s.drain();
+    for (const s of [...this.sessions]) s.drain(true);
     this.#checkDrained();
   }
 

@@ -34,6 +34,8 @@ import { L_DONE, L_FAILED, LINGER_MS, LocalAnswer, lingerDone } from "./local.ts
 
 const READING = 0, EXCHANGE = 1, LOCAL = 2, TUNNEL = 3, LINGER = 4, CLOSED = 5;
 const PEEK = C.MSG_PEEK | C.MSG_DONTWAIT;
+/** After a reload, a kept-alive client connection idle this long is closed (one busy sooner gets `Connection: close`). */
+const RETIRE_IDLE_MS = 1000;
 const PROBE = new Uint8Array(1);
 const PHASE_NAMES = ["idle", "exchange", "local", "tunnel", "closing", "closed"];
 /** A tunnel with no byte moving either way for this long is closed. */
@@ -59,6 +61,7 @@ export class HttpSession implements Handler, Session {
   #phase = READING;
   #tunnel: Tunnel | null = null;
   #draining = false;
+  #softDrain = false;
   /** The request being answered (the reused view); null while reading one, or for a head that did not parse. */
   #req: RequestView | null = null;
   #route: RouteInit | null = null;
@@ -125,10 +128,16 @@ export class HttpSession implements Handler, Session {
     if (this.#phase !== CLOSED && this.#phase !== phase) this.#drive();
   }
 
-  /** Stop keeping the client alive; an idle connection closes now (graceful shutdown). */
-  drain(): void {
+  /**
+   * Stop keeping the client alive: the next response says `Connection: close`.
+   * An idle connection closes now (graceful shutdown), or, when `soft` (a reload:
+   * the listener lives on in the new generation), once it has been idle for
+   * RETIRE_IDLE_MS, so a client about to send its next request is not cut off.
+   */
+  drain(soft = false): void {
     this.#draining = true;
-    if (this.#phase === READING && this.#cin.size === 0) this.#close();
+    this.#softDrain = soft;
+    if (!soft && this.#phase === READING && this.#cin.size === 0) this.#close();
   }
 
   /** Closes at once. */
@@ -177,6 +186,7 @@ export class HttpSession implements Handler, Session {
       return this.#localError(408, "request head not complete in time", false);
     }
     if (this.#cin.size === 0 && now - this.#idleSince >= this.listener.idleTimeoutMs) this.#close();
+    else if (this.#softDrain && this.#cin.size === 0 && now - this.#idleSince >= RETIRE_IDLE_MS) this.#lingerClose();
   }
 
   #readHead(): void {
@@ -295,7 +305,7 @@ export class HttpSession implements Handler, Session {
     this.#phase = READING;
     this.#req = null;
     this.#headStartedAt = this.#idleSince = this.ctx.now;
-    if (this.#draining && this.#cin.size === 0) this.#close();
+    if (this.#draining && !this.#softDrain && this.#cin.size === 0) this.#close();
   }
 
   // ---- tunnel (101) ---------------------------------------------------------------
@@ -364,8 +374,8 @@ export class HttpSession implements Handler, Session {
     this.#c2u.release(io);
     this.#u2c.release(io);
     this.#local.release();
+    if (this.#tunnel !== null) this.#closeTunnelUpstream();
     this.#exchange.abort();
-    if (this.#tunnel !== null) sys.close(this.#up.fd);
     loop.remove(this.#client.fd);
     sys.close(this.#client.fd);
     this.#cin.start = this.#cin.end = 0;
@@ -375,6 +385,15 @@ export class HttpSession implements Handler, Session {
     observe(this.ctx.counters, H.connection_duration_seconds, seconds);
     observe(this.ctx.counters, this.listener.base + H.connection_duration_seconds, seconds);
     this.ctx.sessionClosed(this, this.listener);
+  }
+
+  /** The upstream socket a 101 handed to the tunnel: the exchange no longer owns it (its abort forgets `#up`). */
+  #closeTunnelUpstream(): void {
+    const fd = this.#up.fd;
+    if (fd < 0) return;
+    this.ctx.loop.remove(fd);
+    this.ctx.sys.close(fd);
+    this.#up.reset(-1);
   }
 
   /** Counts into totals and listener. */
