@@ -17,6 +17,7 @@ import type { ListenerInit, RouteInit, UpstreamInit } from "./dataplane/protocol
 import { openListener } from "./dataplane/io/sockets.ts";
 import type { GenerationView, StatsLabels } from "./stats/aggregate.ts";
 import { allocateCounters } from "./stats/layout.ts";
+import { supervise, type WorkerHealth, type WorkerStart } from "./supervision.ts";
 import { WorkerHandle } from "./workers.ts";
 
 /** One config's running data plane. */
@@ -35,21 +36,6 @@ export interface Generation extends GenerationView {
   readonly health: WorkerHealth;
 }
 
-/** How a generation's workers fared: shown in `/stats`, `/metrics` and `/ready`. */
-export interface WorkerHealth {
-  /** Workers replaced after a failure, over the generation's life. */
-  restarts: number;
-  /** Indexes of workers that failed and are not running again yet. */
-  readonly down: Set<number>;
-  /** Set once the generation is retired or shutting down: a failed worker is then not replaced. */
-  ending: boolean;
-}
-
-/** First restart delay after a worker failed; doubles for each failure in a row, up to MAX_RESTART_DELAY_MS. */
-const RESTART_DELAY_MS = 100;
-const MAX_RESTART_DELAY_MS = 5000;
-/** A worker that ran this long without failing resets the doubling. */
-const STABLE_MS = 60_000;
 
 /** Upstreams, balancing groups and routes of a config, host names resolved. */
 export interface Topology {
@@ -212,44 +198,6 @@ async function startWorker(
   gen.workers.push(worker);
   await worker.start(init);
   supervise(sys, gen, worker, init, 0);
-}
-
-type WorkerStart = Parameters<WorkerHandle["start"]>[0];
-
-/**
- * Replaces `worker` when it fails after start-up: logs it, counts it, marks it
- * down (for `/ready`) and starts a new worker with the same listening sockets
- * and counters after a delay that doubles while failures follow each other.
- */
-function supervise(sys: Sys, gen: Generation, worker: WorkerHandle, init: WorkerStart, failuresInARow: number): void {
-  const startedAt = Date.now();
-  worker.onCrash = (err) => {
-    const w = worker.index;
-    if (gen.health.ending) return void console.error(`spliced: worker ${w} failed while stopping: ${err.message}`);
-    gen.health.down.add(w);
-    const row = Date.now() - startedAt > STABLE_MS ? 0 : failuresInARow;
-    const delay = Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** row);
-    console.error(`spliced: worker ${w} failed: ${err.message}; restarting it in ${delay} ms`);
-    setTimeout(() => restart(sys, gen, w, init, row + 1), delay);
-  };
-}
-
-async function restart(sys: Sys, gen: Generation, w: number, init: WorkerStart, failuresInARow: number): Promise<void> {
-  if (gen.health.ending) return;
-  const worker = new WorkerHandle(sys, w);
-  gen.workers[w] = worker;
-  try {
-    await worker.start(init);
-  } catch (err) {
-    console.error(`spliced: worker ${w} did not restart: ${(err as Error).message}`);
-    worker.terminate();
-    const delay = Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** failuresInARow);
-    return void setTimeout(() => restart(sys, gen, w, init, failuresInARow + 1), delay);
-  }
-  gen.health.restarts++;
-  gen.health.down.delete(w);
-  console.error(`spliced: worker ${w} restarted`);
-  supervise(sys, gen, worker, init, failuresInARow);
 }
 
 function carryUpstreamState(old: Generation, upstreams: UpstreamInit[], control: Int32Array): void {
