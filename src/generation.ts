@@ -10,7 +10,10 @@
 import { formatEndpoint } from "../ffi/sockaddr.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { parseHostPort, resolveHost } from "./address.ts";
-import { allocateUpstreamControl, CONTROL_SLOTS } from "./balance/balancer.ts";
+import { allocateUpstreamControl, CONTROL_SLOTS, S_HEALTH, S_STATE, S_WEIGHT } from "./balance/balancer.ts";
+
+/** What a reload keeps of an upstream it still has: admin state, weight, health. */
+const CARRIED_SLOTS = [S_STATE, S_WEIGHT, S_HEALTH];
 import { bindListener, type BoundListener } from "./bind.ts";
 import type { ValidConfig } from "./config.ts";
 import type { ListenerInit, RouteInit, UpstreamInit } from "./dataplane/protocol.ts";
@@ -204,8 +207,7 @@ function carryUpstreamState(old: Generation, upstreams: UpstreamInit[], control:
   for (const u of upstreams) {
     const j = old.upstreams.findIndex((o) => o.id === u.id);
     if (j < 0) continue;
-    control[u.index * CONTROL_SLOTS] = Atomics.load(old.control, j * CONTROL_SLOTS);
-    control[u.index * CONTROL_SLOTS + 1] = Atomics.load(old.control, j * CONTROL_SLOTS + 1);
+    for (const slot of CARRIED_SLOTS) control[u.index * CONTROL_SLOTS + slot] = Atomics.load(old.control, j * CONTROL_SLOTS + slot);
   }
 }
 

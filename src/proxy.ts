@@ -8,7 +8,7 @@
 import type { IpEndpoint } from "../ffi/sockaddr.ts";
 import process from "node:process";
 import { loadSys, type Sys } from "../ffi/mod.ts";
-import { CONTROL_SLOTS, DISABLED, DRAINING } from "./balance/balancer.ts";
+import { CONTROL_SLOTS, DISABLED, DRAINING, usable } from "./balance/balancer.ts";
 import { assertPreflight, loadConfigFile, validateConfig, type ConfigInput, type ValidConfig } from "./config.ts";
 import type { ConnectionInfo } from "./dataplane/context.ts";
 import { raiseFileLimit } from "./dataplane/io/sockets.ts";
@@ -208,12 +208,10 @@ class RunningProxy implements Proxy {
     if (this.#closing) reasons.push("shutting down");
     for (const w of this.current.health.down) reasons.push(`worker ${w} failed and is restarting`);
     const { control, topology } = this.current;
-    const usable = (group: number) => topology.groups[group].some((j) =>
-      Atomics.load(control, j * CONTROL_SLOTS) === 0 && Atomics.load(control, j * CONTROL_SLOTS + 1) > 0
-    );
+    const anyUsable = (group: number) => topology.groups[group].some((j) => usable(control, j));
     this.current.config.listeners.forEach((l, i) => {
       const groups = l.mode === "tcp" ? [topology.listenerGroups[i]] : topology.routes[i].map((r) => r.group).filter((g) => g >= 0);
-      for (const g of groups) if (!usable(g)) reasons.push(`listener ${l.name}: no usable upstream in ${topology.upstreams[topology.groups[g][0]]?.id.replace(/\/[^/]*$/, "") ?? "group"}`);
+      for (const g of groups) if (!anyUsable(g)) reasons.push(`listener ${l.name}: no usable upstream in ${topology.upstreams[topology.groups[g][0]]?.id.replace(/\/[^/]*$/, "") ?? "group"}`);
     });
     return { ready: reasons.length === 0, reasons };
   }
