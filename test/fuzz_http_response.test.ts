@@ -51,6 +51,12 @@ import type net from "node:net";
 const RUNS = Number(process.env.SPLICED_FUZZ_RUNS ?? 120);
 const SEED = process.env.SPLICED_FUZZ_SEED !== undefined ? Number(process.env.SPLICED_FUZZ_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
 const PATH = process.env.SPLICED_FUZZ_PATH;
+/**
+ * Whether the client may half-close after writing its requests. Off by default while the
+ * known bug its regression test below shows is open (pipelined requests + FIN: all answered,
+ * then the connection stays open until the idle timeout); turn on with SPLICED_FUZZ_CLIENT_FIN=1.
+ */
+const CLIENT_FIN = process.env.SPLICED_FUZZ_CLIENT_FIN === "1";
 /** How long one run may wait for the proxy (a hang is a failure, not a pass). */
 const WAIT_MS = 10_000;
 
@@ -118,7 +124,7 @@ interface GenResponse {
 
 const RESPONSE: fc.Arbitrary<GenResponse> = fc.record({
   infos: fc.oneof(
-    { weight: 4, arbitrary: fc.constant([]) },
+    { weight: 4, arbitrary: fc.constant([] as GenResponse["infos"]) },
     { weight: 1, arbitrary: fc.array(fc.record({
       status: fc.constantFrom(100 as const, 103 as const, 103 as const, 102 as const),
       lines: fc.array(fc.constantFrom("Link: </style.css>; rel=preload; as=style", "X-Info: 1", "Link: </a.js>; rel=preload"), { maxLength: 2 }),
@@ -391,6 +397,8 @@ interface Plan {
 const EXCHANGE = fc.record({
   exchanges: fc.array(fc.record({ req: REQUEST, resp: RESPONSE, mutation: MUTATION, splits: SPLITS, close: fc.boolean() }), { minLength: 1, maxLength: 4 }),
   clientSplits: SPLITS,
+  /** The client half-closes once its requests are written (the proxy still answers them all). */
+  clientEnds: fc.boolean(),
 });
 
 /** Writes `plan.bytes` in pieces (none cut after `keepEnd`), then half-closes when planned. */
@@ -417,9 +425,9 @@ test("fuzz: responses through spliced are forwarded exactly, or answered 502, or
   });
   const { proxy, stop } = await startProxy(upstream.port);
   let run = 0;
-  const counts: Record<string, number> = { ok: 0, okWithExtra: 0, badHead: 0, brokenBody: 0, unsure: 0, notReached: 0 };
+  const counts: Record<string, number> = { ok: 0, okWithExtra: 0, badHead: 0, brokenBody: 0, brokenBody502: 0, unsure: 0, notReached: 0 };
   try {
-    await fuzz("responses", EXCHANGE, async ({ exchanges, clientSplits }) => {
+    await fuzz("responses", EXCHANGE, async ({ exchanges, clientSplits, clientEnds }) => {
       run++;
       const ids: string[] = [];
       for (const [i, x] of exchanges.entries()) {
@@ -461,6 +469,7 @@ test("fuzz: responses through spliced are forwarded exactly, or answered 502, or
       }).join("") + `\nclient got ${show(client.received, 1200)}${client.error ? ` and ${client.error}` : ""}${client.closed ? " and EOF" : ""}`;
       try {
         await writeSplit(client.socket, stream, clientSplits.cuts, clientSplits.delays);
+        if (clientEnds && CLIENT_FIN) client.socket.end();
         const ok = await client.until(() => !lastEnds && readClient(client.received, exchanges, false).finals >= expected, WAIT_MS);
         assert.ok(ok, `no answer in ${WAIT_MS} ms${ctx()}`);
         // The client is done: after its FIN the proxy must end the connection without another byte.
@@ -525,6 +534,7 @@ function check(
       const unsure = e.msg.unsure.length > 0;
       if (unsure && v.kind === "ok" && v.msg.status === 502) {
         counts.unsure++;
+        i++;
         break;
       }
       assert.equal(v.kind, "ok", `${where}: the upstream's valid response did not reach the client whole (${v.kind === "invalid" ? v.reason : v.kind})${ctx()}`);
@@ -548,13 +558,17 @@ function check(
     }
     counts.brokenBody++;
     assert.deepEqual(infos, http10 ? [] : e.infos, `${where}: informational responses${ctx()}`);
-    if (v.kind === "ok" && http10 && v.msg.framing === "close") {
+    if (v.kind === "ok" && v.msg.status === 502 && e.status !== 502) {
+      // Found before a byte of the response went out: answered 502 instead.
+      counts.brokenBody502++;
+    } else if (v.kind === "ok" && http10 && v.msg.framing === "close") {
       // De-chunked for HTTP/1.0: close-delimited, so a cut cannot show; the body is at most what the upstream sent.
       assert.equal(v.msg.status, e.status, `${where}: status${ctx()}`);
       assert.ok(e.prefix.subarray(0, v.msg.body.length).equals(v.msg.body), `${where}: body is not a prefix of what the upstream sent${ctx()}`);
     } else {
       assert.equal(v.kind, "incomplete", `${where}: a response whose body is broken (${e.reason}) reached the client as ${v.kind === "ok" ? "a complete message" : v.kind === "invalid" ? `an invalid one (${v.reason})` : "?"}${ctx()}`);
-      if (v.kind === "incomplete") {
+      // The head went out (whole, or cut by the close), then part of the body at most.
+      if (v.kind === "incomplete" && v.headDone) {
         assert.equal(v.msg?.status, e.status, `${where}: status of the cut response${ctx()}`);
         const prefix = v.bodyPrefix ?? Buffer.alloc(0);
         assert.ok(e.prefix.subarray(0, prefix.length).equals(prefix), `${where}: body prefix is not what the upstream sent${ctx()}`);
@@ -614,5 +628,53 @@ test("response: a chunked body that breaks after its head went out ends the conn
   if (v.kind === "incomplete") {
     assert.equal(v.msg?.status, 200);
     assert.equal(v.bodyPrefix?.toString(), "abc");
+  }
+});
+
+/**
+ * `tries` clients at once, each writing `stream` and its FIN together, to an upstream that answers each
+ * request after `delayMs` with a 2-byte 200: the clients, and which of them saw the end of the connection
+ * within 5 s (the idle timeout is far longer).
+ */
+async function halfClosed(stream: string, delayMs: number, tries = 40): Promise<{ client: Collector; closed: boolean }[]> {
+  const upstream = await strictUpstream(async (_msg, conn) => {
+    await new Promise((r) => setTimeout(r, delayMs));
+    conn.socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  });
+  const { proxy, stop } = await startProxy(upstream.port);
+  try {
+    return await Promise.all(Array.from({ length: tries }, async () => {
+      const client = await Collector.open(proxy.port);
+      client.socket.end(stream);
+      return { client, closed: await client.until(() => false, 5_000) };
+    }));
+  } finally {
+    await stop();
+    await upstream.close();
+  }
+}
+
+test("response: a client that half-closes after its request gets the response and then the end of the connection", { timeout: 30_000 }, async () => {
+  for (const delayMs of [0, 50]) {
+    for (const { client, closed } of await halfClosed("GET / HTTP/1.1\r\nHost: test.local\r\n\r\n", delayMs)) {
+      assert.match(client.received.toString("latin1"), /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok$/, `upstream delay ${delayMs} ms`);
+      assert.ok(closed, `connection still open 5 s after the response (client FIN already sent; upstream delay ${delayMs} ms)`);
+    }
+  }
+});
+
+// Found by the fuzz test (client FIN after pipelined requests): InBuffer.fill takes a short read
+// for "drained" and clears readiness, but a FIN that arrived with the data raises no new epoll edge,
+// so once the buffered requests are answered the session waits for an event that never comes
+// (until the idle timeout). Timing-dependent: 40 clients at once make it show nearly every run here.
+test("response: pipelined requests followed by the client's FIN are all answered, then the connection ends", { timeout: 30_000 }, async () => {
+  for (const delayMs of [0, 50]) {
+    const all = await halfClosed("GET /1 HTTP/1.1\r\nHost: test.local\r\n\r\nPOST /2 HTTP/1.1\r\nHost: test.local\r\nContent-Length: 1\r\n\r\nxGET /3 HTTP/1.1\r\nHost: test.local\r\n\r\n", delayMs);
+    for (const { client } of all) {
+      const n = client.received.toString("latin1").split("HTTP/1.1 200 OK").length - 1;
+      assert.equal(n, 3, `responses to 3 pipelined requests (upstream delay ${delayMs} ms): got ${show(client.received)}`);
+    }
+    const open = all.filter((c) => !c.closed).length;
+    assert.equal(open, 0, `${open} of ${all.length} connections still open 5 s after their responses, the client's FIN long sent (upstream delay ${delayMs} ms)`);
   }
 });

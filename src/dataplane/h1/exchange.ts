@@ -99,6 +99,8 @@ export class Exchange {
   #headPending = 0;
   /** The response's framing is close-delimited or it asked to close: the upstream connection ends with it. */
   #upstreamCloses = false;
+  /** The response stream's delivered bytes when the final head was queued (nothing of it sent while equal). */
+  #finalHeadAt = -1;
   readonly #reqBody: BodyForwarder;
   readonly #respBody: BodyForwarder;
 
@@ -158,7 +160,7 @@ export class Exchange {
     }
     if (this.#phase === RESPONSE_BODY) {
       const r = this.#respBody.step(this.ctx.io);
-      if (r === B_FAILED) return X_CLOSE;
+      if (r === B_FAILED) return this.#responseBodyFailed();
       if (r === B_DONE) this.#phase = COMPLETE;
       yielded ||= r === B_YIELD;
     }
@@ -261,6 +263,21 @@ export class Exchange {
     return X_CLOSE;
   }
 
+  /**
+   * The response body failed. When not one byte of the final response reached
+   * the client yet (a bad chunk that came with the head is found before the
+   * head is written), what is queued is dropped and the client gets a 502;
+   * otherwise the connection closes mid-message.
+   */
+  #responseBodyFailed(): ExchangeOutcome {
+    const u2c = this.parts.u2c;
+    if (u2c.moved !== this.#finalHeadAt) return X_CLOSE;
+    u2c.reuse(this.ctx.io);
+    this.status = 0;
+    const b = this.#respBody;
+    return this.#error(502, b.status !== 0 ? `bad response body from upstream: ${b.reason}` : `upstream response ended early: ${b.reason}`);
+  }
+
   /** Reads the response head; X_WAIT also when it moved on to the body. */
   #awaitHead(): ExchangeOutcome {
     const { uin, up, u2c, responseHeads } = this.parts;
@@ -276,7 +293,10 @@ export class Exchange {
       if (!up.readable) break;
       const got = uin.fill(this.ctx.sys, up);
       if (got === 0) return this.#noResponse("upstream closed without a response");
-      if (got < 0 && got !== -EAGAIN) return this.#noResponse("upstream connection failed");
+      if (got < 0 && got !== -EAGAIN) {
+        if (!this.connector.fromPool) this.connector.report(false);
+        return this.#noResponse("upstream connection failed");
+      }
       if (got < 0) break;
       u2c.lastRead = this.ctx.now;
     }
@@ -312,7 +332,9 @@ export class Exchange {
     }
     const plan = responsePlan(v, req.version, req.keepAlive, this.#forceClose);
     this.status = v.status;
+    if (this.connector.target?.count5xx) this.connector.report(v.status < 500);
     this.#upstreamCloses = !v.keepAlive || v.body === BODY_CLOSE;
+    this.#finalHeadAt = u2c.moved;
     responseHeads.queueClient(io, u2c, uin, this.route, req, req.keepAlive, this.#forceClose);
     uin.consume(length);
     if (v.tunnel && req.upgrade !== undefined) {
