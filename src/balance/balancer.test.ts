@@ -35,3 +35,26 @@ test("balancer: excluded upstreams (already tried) are skipped", () => {
   assert.deepEqual(picks(balancer, 4, new Set([1])), [0, 2, 0, 2]);
   assert.equal(balancer.next(new Set([0, 1, 2])), -1);
 });
+
+test("balancer: backups get traffic only when no primary is usable (or every usable one was tried)", () => {
+  const control = new Int32Array(allocateUpstreamControl(3));
+  const info = [{ id: "a" }, { id: "b" }, { id: "c", backup: true }];
+  const b = new Balancer([0, 1, 2], control, { policy: "roundrobin" }, info);
+  assert.deepEqual(picks(b, 4), [0, 1, 0, 1]);
+  assert.equal(b.next(new Set([0, 1])), 2);
+  control[0 * CONTROL_SLOTS] = DISABLED;
+  control[1 * CONTROL_SLOTS] = DRAINING;
+  assert.deepEqual(picks(b, 2), [2, 2]);
+  control[1 * CONTROL_SLOTS] = 0;
+  assert.deepEqual(picks(b, 2), [1, 1]);
+});
+
+test("balancer: each policy keeps backups behind the primaries", () => {
+  for (const policy of ["leastconn", "random2", "hash"] as const) {
+    const control = new Int32Array(allocateUpstreamControl(3));
+    const b = new Balancer([0, 1, 2], control, { policy, hashKey: "clientIp" }, [{ id: "a" }, { id: "b", backup: true }, { id: "c" }]);
+    for (let k = 0; k < 50; k++) assert.notEqual(b.next(undefined, k * 7919), 1, policy);
+    control[0] = control[2 * CONTROL_SLOTS] = DISABLED;
+    assert.equal(b.next(undefined, 42), 1, policy);
+  }
+});

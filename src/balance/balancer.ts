@@ -1,11 +1,17 @@
 /**
- * Upstream selection: smooth weighted round robin (as nginx does it) over the
- * upstreams whose shared state is "up". Weights and states live in a shared
- * Int32Array the main thread writes, so an admin change is seen by every
- * worker on its next pick, with no message.
+ * Upstream selection over a shared control block: each group balances with
+ * its algorithm (round robin, least connections, two random choices, Maglev
+ * hashing; see policies.ts) over the upstreams `usable()` allows. States,
+ * weights and health live in a shared Int32Array the main thread writes, and
+ * active connections are counted there by every worker, so an admin change
+ * is seen by every worker on its next pick, with no message.
  *
  * @module
  */
+
+import { type HashKey, NO_HASH_KEY, parseHashKey } from "./hashkey.ts";
+import { type Excluded, NO_KEY, type Picker } from "./picker.ts";
+import { type BalanceInit, makePicker, type MemberInfo, ROUND_ROBIN } from "./policies.ts";
 
 /** Upstream states as stored in the shared control array. */
 export const UP = 0;
@@ -46,32 +52,38 @@ export function allocateUpstreamControl(n: number): SharedArrayBuffer {
   return sab;
 }
 
-/** Picks upstreams among a listener's group (global indexes into the control array). */
+/**
+ * Picks upstreams among a group (global indexes into the control array)
+ * with the group's algorithm: primaries first; backups only when no primary
+ * is usable (or every usable one was tried).
+ */
 export class Balancer {
-  #current: number[];
+  /** Global indexes of this group's upstreams, primaries and backups. */
+  readonly members: readonly number[];
+  /** What a hashing group hashes (kind KEY_NONE otherwise). */
+  readonly hashKey: HashKey;
+  readonly #primary: Picker;
+  readonly #backup: Picker | null;
 
   constructor(
-    /** Global indexes of this group's upstreams. */
-    readonly members: readonly number[],
-    private readonly control: Int32Array,
+    members: readonly number[],
+    /** The shared control array (S_ACTIVE is counted here by the connector). */
+    readonly control: Int32Array,
+    balance: BalanceInit = ROUND_ROBIN,
+    /** Per global index: id, config weight, backup. */
+    info: readonly MemberInfo[] = [],
   ) {
-    this.#current = members.map(() => 0);
+    this.members = members;
+    this.hashKey = balance.policy === "hash" ? parseHashKey(balance.hashKey ?? "clientIp") : NO_HASH_KEY;
+    const primaries = members.filter((j) => !info[j]?.backup), backups = members.filter((j) => info[j]?.backup === true);
+    this.#primary = makePicker(balance.policy, primaries, control, info);
+    this.#backup = backups.length > 0 ? makePicker(balance.policy, backups, control, info) : null;
   }
 
-  /** Next upstream (global index) not in `exclude`, or -1 when none is usable. */
-  next(exclude?: { has(index: number): boolean }): number {
-    let best = -1, total = 0;
-    const ctl = this.control, cur = this.#current;
-    for (let i = 0; i < this.members.length; i++) {
-      const j = this.members[i];
-      if (!usable(ctl, j) || exclude?.has(j)) continue;
-      const weight = Atomics.load(ctl, j * CONTROL_SLOTS + S_WEIGHT);
-      cur[i] += weight;
-      total += weight;
-      if (best < 0 || cur[i] > cur[best]) best = i;
-    }
-    if (best < 0) return -1;
-    cur[best] -= total;
-    return this.members[best];
+  /** Next upstream (global index) not in `exclude`, or -1 when none is usable. `key`: a hash key, or NO_KEY. */
+  next(exclude?: Excluded, key: number = NO_KEY): number {
+    const j = this.#primary.pick(exclude, key);
+    if (j >= 0 || this.#backup === null) return j;
+    return this.#backup.pick(exclude, key);
   }
 }
