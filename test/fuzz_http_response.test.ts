@@ -200,9 +200,9 @@ const BREAKS: Record<string, { make: (r: GenResponse) => GenResponse | Edit; inv
   twoSpaces: { make: () => (b, s) => Buffer.concat([b.subarray(0, s + 8), Buffer.from(" "), b.subarray(s + 8)]), invalid: "head" },
   leadingSpace: { make: () => (b, s) => Buffer.concat([b.subarray(0, s), Buffer.from(" "), b.subarray(s)]), invalid: "head" },
   ctlInReason: { make: (r) => ({ ...r, reason: "O\x01K" }), invalid: "head" },
-  bareLF: { make: () => (b, s, e) => {
+  bareLF: { make: () => (b, s) => {
     const at = b.indexOf("\r\n", s);
-    return at + 4 < e ? Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]) : b;
+    return Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
   }, invalid: "head" },
   bareLFEnd: { make: () => (b, _s, e) => Buffer.concat([b.subarray(0, e - 2), Buffer.from("\n"), b.subarray(e)]), invalid: "head" },
   bareCR: { make: (r) => ({ ...r, lines: [...r.lines, "X-A: a\rb"] }), invalid: "head" },
