@@ -20,12 +20,18 @@ export class Endpoint {
   writable = true;
   /** The read side reached EOF. */
   eof = false;
+  /**
+   * epoll reported the peer's FIN or a hang-up: a short read then does not
+   * mean "drained", since the EOF behind the data raises no new edge.
+   */
+  hup = false;
 
   constructor(public fd: number) {}
 
   /** Applies the bits of one epoll event. */
   onEvents(events: number): void {
     if (events & READ_EVENTS) this.readable = true;
+    if (events & (C.EPOLLRDHUP | C.EPOLLHUP)) this.hup = true;
     if (events & WRITE_EVENTS) this.writable = true;
   }
 
@@ -33,6 +39,6 @@ export class Endpoint {
   reset(fd: number): void {
     this.fd = fd;
     this.readable = this.writable = true;
-    this.eof = false;
+    this.eof = this.hup = false;
   }
 }

@@ -87,7 +87,7 @@ export class InBuffer {
         this.end += n;
         // A short read drained the socket: with edge-triggered epoll, anything that arrives
         // later raises a new event, so skip the read that would only say EAGAIN.
-        if (n < room) ep.readable = false;
+        if (n < room && !ep.hup) ep.readable = false;
         return n;
       }
       if (n === 0) { ep.eof = true; return 0; }
