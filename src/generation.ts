@@ -11,6 +11,8 @@ import { formatEndpoint } from "../ffi/sockaddr.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { parseHostPort, resolveHost } from "./address.ts";
 import { allocateUpstreamControl, CONTROL_SLOTS, S_HEALTH, S_STATE, S_WEIGHT } from "./balance/balancer.ts";
+import { type BalanceInit, ROUND_ROBIN } from "./balance/policies.ts";
+import { type UpstreamEntry, upstreamEntryOf } from "./config/schema.ts";
 
 /** What a reload keeps of an upstream it still has: admin state, weight, health. */
 const CARRIED_SLOTS = [S_STATE, S_WEIGHT, S_HEALTH];
@@ -48,15 +50,17 @@ export interface Topology {
   readonly routes: RouteInit[][];
   /** Balancing group of each TCP listener (-1 for HTTP). */
   readonly listenerGroups: number[];
+  /** Balancing algorithm of each group (by group index). */
+  readonly balance: BalanceInit[];
 }
 
 /** Resolves every upstream and numbers groups and routes. */
 export async function resolveTopology(config: ValidConfig): Promise<Topology> {
-  const t: Topology = { upstreams: [], groups: [], routes: [], listenerGroups: [] };
+  const t: Topology = { upstreams: [], groups: [], routes: [], listenerGroups: [], balance: [] };
   let routeIndex = 0;
   for (const l of config.listeners) {
     if (l.mode === "tcp") {
-      t.listenerGroups.push(await addGroup(t, l.upstreams, l.name));
+      t.listenerGroups.push(await addGroup(t, l.upstreams, l.name, { policy: l.balance, hashKey: l.hashKey }));
       t.routes.push([]);
       continue;
     }
@@ -64,7 +68,7 @@ export async function resolveTopology(config: ValidConfig): Promise<Topology> {
     const routes: RouteInit[] = [];
     for (const r of l.routes) {
       const id = `${l.name}/${r.name}`;
-      const group = r.upstreams ? await addGroup(t, r.upstreams, id) : -1;
+      const group = r.upstreams ? await addGroup(t, r.upstreams, id, { policy: r.balance, hashKey: r.hashKey }) : -1;
       routes.push({
         index: routeIndex++, id, host: r.host, path: r.path, stripPrefix: r.stripPrefix, group,
         staticRoot: r.static?.root, staticIndex: r.static?.index ?? "index.html",
@@ -77,15 +81,17 @@ export async function resolveTopology(config: ValidConfig): Promise<Topology> {
   return t;
 }
 
-async function addGroup(t: Topology, texts: readonly string[], prefix: string): Promise<number> {
+async function addGroup(t: Topology, entries: readonly UpstreamEntry[], prefix: string, balance: BalanceInit = ROUND_ROBIN): Promise<number> {
   const group = t.groups.length;
   const members: number[] = [];
-  for (const text of texts) {
+  for (const entry of entries) {
+    const { address: text, weight, backup } = upstreamEntryOf(entry);
     const { host, port } = parseHostPort(text);
     members.push(t.upstreams.length);
-    t.upstreams.push({ index: t.upstreams.length, id: `${prefix}/${text}`, host: await resolveHost(host), port, group });
+    t.upstreams.push({ index: t.upstreams.length, id: `${prefix}/${text}`, host: await resolveHost(host), port, group, weight, backup });
   }
   t.groups.push(members);
+  t.balance.push(balance);
   return group;
 }
 
@@ -159,6 +165,7 @@ export async function launch(
   const active = new SharedArrayBuffer(Math.max(1, L) * 4);
   const controlSab = allocateUpstreamControl(upstreams.length);
   const control = new Int32Array(controlSab);
+  for (const u of upstreams) control[u.index * CONTROL_SLOTS + S_WEIGHT] = u.weight ?? 1;
   if (carry) carryUpstreamState(carry, upstreams, control);
   const gen: Generation = {
     id, config, bound, upstreams, topology, control, workers: [], views: [], health: { restarts: 0, down: new Set(), ending: false },
@@ -194,7 +201,7 @@ async function startWorker(
       : undefined,
   }));
   const init: WorkerStart = {
-    pipeSize: config.pipeSize, listeners, upstreams, groups: topology.groups, routeCount: gen.routeIds.length,
+    pipeSize: config.pipeSize, listeners, upstreams, groups: topology.groups, balance: topology.balance, routeCount: gen.routeIds.length,
     counters: sab, active, upstreamControl,
   };
   const worker = new WorkerHandle(sys, w);
@@ -207,7 +214,11 @@ function carryUpstreamState(old: Generation, upstreams: UpstreamInit[], control:
   for (const u of upstreams) {
     const j = old.upstreams.findIndex((o) => o.id === u.id);
     if (j < 0) continue;
-    for (const slot of CARRIED_SLOTS) control[u.index * CONTROL_SLOTS + slot] = Atomics.load(old.control, j * CONTROL_SLOTS + slot);
+    for (const slot of CARRIED_SLOTS) {
+      // A weight changed in the file wins over the live one; otherwise the live one (an admin's) is kept.
+      if (slot === S_WEIGHT && (old.upstreams[j].weight ?? 1) !== (u.weight ?? 1)) continue;
+      control[u.index * CONTROL_SLOTS + slot] = Atomics.load(old.control, j * CONTROL_SLOTS + slot);
+    }
   }
 }
 
@@ -221,6 +232,7 @@ function makeLabels(config: ValidConfig, bound: Map<string, BoundListener>, t: T
     routes,
     upstreams: t.upstreams.map((u) => ({
       id: u.id, listener: u.id.slice(0, u.id.indexOf("/")), address: u.id.slice(u.id.lastIndexOf("/") + 1), state: "up", weight: 1,
+      backup: u.backup ?? false,
     })),
   };
 }

@@ -18,6 +18,7 @@ import {
 } from "./stats/aggregate.ts";
 import type { AdminServer } from "./admin/server.ts";
 import { StatsArchive } from "./stats/archive.ts";
+import { S_ACTIVE } from "./balance/balancer.ts";
 import { handOver, readUpgradePid, removePidFile, writePidFile } from "./upgrade.ts";
 
 export type { ValidConfig };
@@ -318,6 +319,7 @@ class RunningProxy implements Proxy {
         ...u,
         state: STATE_NAMES[Atomics.load(control, j * CONTROL_SLOTS)] ?? "up",
         weight: Atomics.load(control, j * CONTROL_SLOTS + 1),
+        in_use: Atomics.load(control, j * CONTROL_SLOTS + S_ACTIVE),
       })),
     };
   }

@@ -16,6 +16,10 @@ export type UpstreamView = {
   readonly address: string;
   readonly state: string;
   readonly weight: number;
+  /** Gets traffic only when no primary of its group is usable. */
+  readonly backup: boolean;
+  /** Connections in use to it now, across workers (what leastconn and random2 compare). */
+  readonly in_use: number;
 } & Counters;
 
 /**

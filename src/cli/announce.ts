@@ -6,14 +6,20 @@
  */
 import { formatEndpoint } from "../../ffi/sockaddr.ts";
 import type { Proxy } from "../proxy.ts";
+import { type UpstreamEntry, upstreamEntryOf } from "../config/schema.ts";
 import { VERSION } from "../version.ts";
 
 type Listener = Proxy["config"]["listeners"][number];
 
 /** Where a listener sends: its upstreams, or each route's (`static:ROOT` for files). */
 function targets(l: Listener): string {
-  if (l.mode === "tcp") return l.upstreams.join(",");
-  return l.routes.map((r) => r.upstreams?.join(",") ?? `static:${r.static!.root}`).join(" ");
+  if (l.mode === "tcp") return addresses(l.upstreams);
+  return l.routes.map((r) => (r.upstreams ? addresses(r.upstreams) : `static:${r.static!.root}`)).join(" ");
+}
+
+/** `a:1,b:2` (object entries by their address). */
+function addresses(list: readonly UpstreamEntry[]): string {
+  return list.map((u) => upstreamEntryOf(u).address).join(",");
 }
 
 /** Prints what `proxy` listens on, once it is ready. */

@@ -65,12 +65,17 @@ const FIELDS: Record<string, Field> = {
   remove: { what: `a list of header names, as ["X-Name"]` },
   token: { what: "a string of at least 16 characters" },
   tokenFile: { what: "a file path" },
+  balance: { what: `"roundrobin", "leastconn", "random2" or "hash"` },
+  hashKey: { what: `"clientIp", "path", "header:NAME" or "cookie:NAME"` },
+  address: { what: "HOST:PORT" },
+  weight: { what: "a whole number from 0 to 1000" },
+  backup: { what: "true or false" },
 };
 
 /** Elements of lists, by the list's key. */
 const ELEMENTS: Record<string, Field> = {
   listeners: { what: `a listener object, as { "listen": "HOST:PORT", "upstreams": ["HOST:PORT"] }` },
-  upstreams: { what: "HOST:PORT" },
+  upstreams: { what: `HOST:PORT, or { "address": "HOST:PORT", "weight": 1, "backup": false }` },
   routes: { what: `a route object, as { "upstreams": ["HOST:PORT"] }` },
   remove: { what: "a header name" },
 };
@@ -142,6 +147,7 @@ function objectKind(path: Path, obj: unknown): { kind: keyof typeof KEYS; keys: 
     const mode = (obj as { mode?: unknown } | undefined)?.mode;
     kind = mode === "http" ? "http" : "tcp";
   } else if (typeof last === "number" && parent === "routes") kind = "route";
+  else if (typeof last === "number" && parent === "upstreams") kind = "upstream";
   else if (last === "static") kind = "static";
   else if (last === "requestHeaders" || last === "responseHeaders") kind = "headers";
   return kind && { kind, keys: KEYS[kind] };

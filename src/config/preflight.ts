@@ -24,7 +24,7 @@ import { addressesOverlap, checkListenAddress, DNS_TIMEOUT_MS, formatHostPort, p
 import { ConfigError, ResolveError, UnresolvedError, type ConfigIssue } from "../errors.ts";
 import { RESERVED_HEADERS } from "../http/rewrite.ts";
 import { formatPath } from "./messages.ts";
-import type { ValidConfig } from "./schema.ts";
+import { type UpstreamEntry, upstreamEntryOf, type ValidConfig } from "./schema.ts";
 
 /** What {@link preflightConfig} found. */
 export interface PreflightReport {
@@ -49,8 +49,8 @@ export async function preflightConfig(config: ValidConfig, options: PreflightOpt
   const report: PreflightReport = { errors: [], unresolved: [], warnings: [] };
   const lookup = cachedResolver(options);
   const pending: Promise<void>[] = [];
-  const upstream = (text: string, path: string) => {
-    pending.push(lookup(parseHostPort(text).host).then(
+  const upstream = (entry: UpstreamEntry, path: string) => {
+    pending.push(lookup(parseHostPort(upstreamEntryOf(entry).address).host).then(
       () => {},
       (err) => void report.unresolved.push({ path, message: resolveMessage(err) }),
     ));

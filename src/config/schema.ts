@@ -10,6 +10,8 @@ import { z } from "zod";
 import { addressesOverlap, checkListenAddress, checkUpstreamAddress, formatHostPort, parseHostPort, type HostPort } from "../address.ts";
 import { parseDuration, parseSize } from "../duration.ts";
 import { isToken } from "../http/chars.ts";
+import { hashKeyProblem } from "../balance/hashkey.ts";
+import { BALANCE_POLICIES } from "../balance/policies.ts";
 
 /** A string checked by `check` (which throws with the message to show). */
 function address(check: (text: string) => unknown) {
@@ -26,6 +28,32 @@ function address(check: (text: string) => unknown) {
 const listenAddress = address(checkListenAddress);
 /** An upstream: a host name or IP literal and a port from 1 to 65535. */
 const upstreamAddress = address(checkUpstreamAddress);
+
+/** Schema of an upstream in its object form: address, config weight (the initial weight), backup. */
+export const UpstreamObjectSchema = z.strictObject({
+  address: upstreamAddress,
+  weight: z.number().int().min(0).max(1000).default(1),
+  backup: z.boolean().default(false),
+});
+
+/** An upstream in a list: `"HOST:PORT"` or `{ "address": "HOST:PORT", "weight": 3, "backup": true }`. */
+const upstreamEntry = z.union([upstreamAddress, UpstreamObjectSchema]);
+/** One validated upstream entry: its text, or the object form with defaults filled in. */
+export type UpstreamEntry = z.output<typeof upstreamEntry>;
+
+/** The address, config weight and role of an upstream entry. */
+export function upstreamEntryOf(u: UpstreamEntry): { address: string; weight: number; backup: boolean } {
+  return typeof u === "string" ? { address: u, weight: 1, backup: false } : u;
+}
+
+/** `balance` and `hashKey` (TCP listeners and HTTP routes; checked together in `balanceKeys`). */
+const balanceKeys = (mode: "tcp" | "http") => ({
+  balance: z.enum(BALANCE_POLICIES).default("roundrobin"),
+  hashKey: z.string().superRefine((text, ctx) => {
+    const problem = hashKeyProblem(text, mode);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }).optional(),
+});
 /** The admin server's address: a host name or IP literal and a port. */
 const adminAddress = address(parseHostPort);
 
@@ -80,7 +108,8 @@ const listenerCommon = {
 export const TcpListenerSchema = z.strictObject({
   ...listenerCommon,
   mode: z.literal("tcp"),
-  upstreams: z.array(upstreamAddress).min(1, "needs at least one upstream"),
+  upstreams: z.array(upstreamEntry).min(1, "needs at least one upstream"),
+  ...balanceKeys("tcp"),
   idleTimeout: duration(1, 30 * DAY).default(600_000),
 });
 
@@ -127,7 +156,8 @@ export const RouteSchema = z.strictObject({
   name: name.optional(),
   host: hostPattern.optional(),
   path: z.string().startsWith("/", "must start with /").default("/"),
-  upstreams: z.array(upstreamAddress).min(1, "needs at least one upstream").optional(),
+  upstreams: z.array(upstreamEntry).min(1, "needs at least one upstream").optional(),
+  ...balanceKeys("http"),
   static: StaticSchema.optional(),
   stripPrefix: z.boolean().default(false),
   requestHeaders: HeaderOpsSchema.optional(),
@@ -186,12 +216,26 @@ export const ConfigSchema = z.strictObject({
 }).superRefine((cfg, ctx) => {
   uniqueNames(cfg, ctx);
   distinctAddresses(cfg, ctx);
+  hashKeysNeedHash(cfg, ctx);
 });
 
 type Refined = { listeners: readonly unknown[] };
 
 function records(list: unknown): Record<string, unknown>[] {
   return Array.isArray(list) ? list.map((x) => (x !== null && typeof x === "object" ? x as Record<string, unknown> : {})) : [];
+}
+
+/** A `hashKey` without `"balance": "hash"` would be ignored: say so. */
+function hashKeysNeedHash(cfg: Refined, ctx: z.RefinementCtx): void {
+  const check = (o: Record<string, unknown>, path: (string | number)[]) => {
+    if (o.hashKey !== undefined && o.balance !== "hash") {
+      ctx.addIssue({ code: "custom", path: [...path, "hashKey"], message: `only used with "balance": "hash"` });
+    }
+  };
+  records(cfg.listeners).forEach((l, i) => {
+    check(l, ["listeners", i]);
+    records(l.routes).forEach((r, j) => check(r, ["listeners", i, "routes", j]));
+  });
 }
 
 function uniqueNames(cfg: Refined, ctx: z.RefinementCtx): void {
@@ -256,6 +300,7 @@ export type ValidConfig = Omit<Config, "listeners"> & { listeners: ListenerConfi
 export const KEYS = {
   root: Object.keys(ConfigSchema.shape),
   admin: Object.keys(AdminSchema.shape),
+  upstream: Object.keys(UpstreamObjectSchema.shape),
   tcp: Object.keys(TcpListenerSchema.shape),
   http: Object.keys(HttpListenerSchema.shape),
   route: Object.keys(RouteSchema.shape),

@@ -88,7 +88,7 @@ export class DataPlane {
       routeBase: (index) => routeBase(L, index),
     };
     const control = new Int32Array(init.upstreamControl);
-    this.balancers = init.groups.map((members) => new Balancer(members, control));
+    this.balancers = init.groups.map((members, g) => new Balancer(members, control, init.balance?.[g], init.upstreams));
     // Workers start their rounds at different places, so N workers spread N first clients.
     for (const b of this.balancers) for (let i = 0; i < init.workerIndex; i++) b.next();
     this.#control = new Int32Array(init.control);

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { BalanceInit } from "../balance/policies.ts";
 import type { ConnectionInfo } from "./context.ts";
 
 /** Slot in the control Int32Array: number of messages posted to the worker. */
@@ -23,6 +24,10 @@ export interface UpstreamInit {
   readonly port: number;
   /** The balancing group (a TCP listener's or an HTTP route's upstreams). */
   readonly group: number;
+  /** The config weight: the initial weight, and its share of a Maglev table (default 1). */
+  readonly weight?: number;
+  /** Gets traffic only when no primary upstream of its group is usable. */
+  readonly backup?: boolean;
 }
 
 /** Header changes of a route. */
@@ -87,6 +92,8 @@ export interface WorkerInit {
   readonly upstreams: readonly UpstreamInit[];
   /** Global upstream indexes of each balancing group. */
   readonly groups: readonly (readonly number[])[];
+  /** Balancing algorithm of each group (default round robin). */
+  readonly balance?: readonly BalanceInit[];
   /** Number of HTTP routes across listeners (stats scopes). */
   readonly routeCount: number;
   /** This worker's counters (single writer: the worker). */

@@ -45,6 +45,10 @@ export interface StatsLabels {
     readonly address: string;
     readonly state: string;
     readonly weight: number;
+    /** Gets traffic only when no primary of its group is usable. */
+    readonly backup?: boolean;
+    /** Connections in use to it now, across workers (S_ACTIVE: what leastconn and random2 compare). */
+    readonly in_use?: number;
   }[];
 }
 
@@ -63,7 +67,7 @@ export interface StatsSnapshot {
   readonly workers: Counters[];
   readonly listeners: Record<string, Counters & { listen: string; mode: string }>;
   readonly routes: Record<string, Counters & { listener: string; host: string | null; path: string; target: string }>;
-  readonly upstreams: Record<string, Counters & { listener: string; address: string; state: string; weight: number }>;
+  readonly upstreams: Record<string, Counters & { listener: string; address: string; state: string; weight: number; backup: boolean; in_use: number }>;
 }
 
 /** Histograms by scope, for `/metrics`. */
@@ -138,6 +142,7 @@ export function snapshot(
   for (const u of labels.upstreams) {
     upstreams[u.id] = {
       ...counters(g.upstreams.get(u.id) ?? empty), listener: u.listener, address: u.address, state: u.state, weight: u.weight,
+      backup: u.backup ?? false, in_use: u.in_use ?? 0,
     };
   }
   const workers = current.views.map((v) => {

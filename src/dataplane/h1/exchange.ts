@@ -207,7 +207,7 @@ export class Exchange {
   /** Takes the upstream socket for a tunnel. */
   detachUpstream(): number {
     this.#phase = COMPLETE;
-    return this.connector.detach();
+    return this.connector.detach(true);
   }
 
   #end(): void {

@@ -27,6 +27,7 @@ import { peerAddress, setNoDelay } from "../io/sockets.ts";
 import { Stream } from "../io/stream.ts";
 import { Tunnel, TUNNEL_DONE, TUNNEL_RESET, TUNNEL_YIELD } from "../io/tunnel.ts";
 import type { RouteInit } from "../protocol.ts";
+import { addressKey, KEY_NONE, requestKey } from "../../balance/hashkey.ts";
 import { REFUSED_TARGET, RouteChoice } from "./routing.ts";
 import { Exchange, type ExchangeOutcome, X_CLOSE, X_DONE, X_EARLY, X_ERROR, X_TUNNEL, X_WAIT, X_YIELD } from "./exchange.ts";
 import { RequestHeads, ResponseHeads } from "./heads.ts";
@@ -239,6 +240,10 @@ export class HttpSession implements Handler, Session {
     }
     this.#phase = EXCHANGE;
     this.#viaExchange = true;
+    const hashKey = this.listener.balancers[route.group].hashKey;
+    if (hashKey.kind !== KEY_NONE) {
+      this.#exchange.connector.key = requestKey(hashKey, req, this.#cin.buf, routed.target, addressKey(this.#clientAddress));
+    }
     this.#onExchange(this.#exchange.begin(length, route, routed.target, this.#draining));
   }
 

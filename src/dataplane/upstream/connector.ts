@@ -16,7 +16,8 @@
  * @module
  */
 import * as C from "../../../ffi/constants.ts";
-import type { Balancer } from "../../balance/balancer.ts";
+import { type Balancer, CONTROL_SLOTS, S_ACTIVE } from "../../balance/balancer.ts";
+import { NO_KEY } from "../../balance/picker.ts";
 import { observe } from "../../stats/histogram.ts";
 import { F, H } from "../../stats/layout.ts";
 import type { UpstreamTarget, WorkerContext } from "../context.ts";
@@ -48,7 +49,14 @@ export class UpstreamConnector {
   attempts = 0;
   /** When the current connect started (ms). */
   startedAt = 0;
+  /**
+   * Hash key of this connection or request for a `"balance": "hash"` group
+   * (set by the session before `begin`), or NO_KEY: round robin.
+   */
+  key = NO_KEY;
   #balancer: Balancer | null = null;
+  /** The upstream whose S_ACTIVE this connector holds one of, or -1. */
+  #held = -1;
   #usePool = false;
   readonly #tried = new TriedSet();
   readonly #probe = new Uint8Array(1);
@@ -66,6 +74,7 @@ export class UpstreamConnector {
 
   /** Starts over for a new request: forgets what was tried, then picks and connects. */
   begin(balancer: Balancer, usePool: boolean): ConnectResult {
+    this.release();
     this.#balancer = balancer;
     this.#usePool = usePool && this.pool !== null;
     this.#tried.clear();
@@ -102,8 +111,13 @@ export class UpstreamConnector {
     return this.#next();
   }
 
-  /** Hands the socket over to the caller (it is no longer the connector's). */
-  detach(): number {
+  /**
+   * Hands the socket over to the caller (it is no longer the connector's).
+   * The upstream's active count is given back (the connection is idle in the
+   * pool) unless `stillInUse` (a tunnel carries it on: `drop` or `release` later).
+   */
+  detach(stillInUse = false): number {
+    if (!stillInUse) this.release();
     const fd = this.fd;
     this.fd = -1;
     return fd;
@@ -111,6 +125,7 @@ export class UpstreamConnector {
 
   /** Closes the upstream socket, if any. */
   drop(): void {
+    this.release();
     if (this.fd < 0) return;
     this.ctx.loop.remove(this.fd);
     this.ctx.sys.close(this.fd);
@@ -119,7 +134,8 @@ export class UpstreamConnector {
 
   #next(): ConnectResult {
     for (;;) {
-      const j = this.#balancer!.next(this.#tried);
+      const j = this.#balancer!.next(this.#tried, this.key);
+      this.#hold(j);
       if (j < 0) return EXHAUSTED;
       this.#tried.add(j);
       this.attempts++;
@@ -165,6 +181,24 @@ export class UpstreamConnector {
     this.count(field);
     this.drop();
     return this.#next();
+  }
+
+  /**
+   * Counts a connection in use to upstream `j` (-1: none) in its shared
+   * S_ACTIVE, from the pick (so a burst of connects spreads) until `release`.
+   */
+  #hold(j: number): void {
+    this.release();
+    if (j < 0) return;
+    Atomics.add(this.#balancer!.control, j * CONTROL_SLOTS + S_ACTIVE, 1);
+    this.#held = j;
+  }
+
+  /** Gives back the active count this connector holds, if any (idempotent). */
+  release(): void {
+    if (this.#held < 0) return;
+    Atomics.sub(this.#balancer!.control, this.#held * CONTROL_SLOTS + S_ACTIVE, 1);
+    this.#held = -1;
   }
 
   /** Counts one event in the totals, the listener and the chosen upstream. */
