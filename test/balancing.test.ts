@@ -325,3 +325,20 @@ test("backup (HTTP route): with its primary dead the backup serves; with the bac
     await spare.close();
   }
 });
+
+test("config: balance, hashKey and upstream objects are validated with field paths", async () => {
+  const { validateConfig } = await import("../src/config.ts");
+  const tcp = (extra: Record<string, unknown>) => ({ listeners: [{ listen: "127.0.0.1:1", upstreams: ["127.0.0.1:2"], ...extra }] });
+  const cases: [unknown, string][] = [
+    [tcp({ balance: "fastest" }), `cfg: listeners[0].balance: expected "roundrobin" or "leastconn" or "random2" or "hash", got "fastest"`],
+    [tcp({ balance: "hash", hashKey: "path" }), `cfg: listeners[0].hashKey: a tcp listener can hash only "clientIp", got "path"`],
+    [tcp({ hashKey: "clientIp" }), `cfg: listeners[0].hashKey: only used with "balance": "hash"`],
+    [tcp({ upstreams: [{ address: "127.0.0.1:2", weight: 2000 }] }), "cfg: listeners[0].upstreams[0].weight: must be at most 1000, got 2000"],
+    [tcp({ upstreams: [{ address: "127.0.0.1:2", backup: "yes" }] }), `cfg: listeners[0].upstreams[0].backup: expected true or false, got "yes"`],
+    [{ listeners: [{ mode: "http", listen: "127.0.0.1:1", routes: [{ balance: "hash", hashKey: "header:", upstreams: ["127.0.0.1:2"] }] }] },
+      `cfg: listeners[0].routes[0].hashKey: expected "clientIp", "path", "header:NAME" or "cookie:NAME", got "header:"`],
+  ];
+  for (const [input, message] of cases) assert.throws(() => validateConfig(input, "cfg"), (err: Error) => err.message === message || assert.fail(err.message));
+  const ok = validateConfig(tcp({ balance: "hash", upstreams: ["127.0.0.1:2", { address: "127.0.0.1:3", weight: 0, backup: true }] }), "cfg");
+  assert.deepEqual(ok.listeners[0].mode === "tcp" && ok.listeners[0].upstreams[1], { address: "127.0.0.1:3", weight: 0, backup: true });
+});
