@@ -22,6 +22,7 @@ import type { ListenerInit, RouteInit, UpstreamInit } from "./dataplane/protocol
 import { openListener } from "./dataplane/io/sockets.ts";
 import type { GenerationView, StatsLabels } from "./stats/aggregate.ts";
 import { allocateCounters } from "./stats/layout.ts";
+import { proxyProtocolInit } from "./config/proxy_protocol.ts";
 import { supervise, type WorkerHealth, type WorkerStart } from "./supervision.ts";
 import { WorkerHandle } from "./workers.ts";
 
@@ -74,6 +75,7 @@ export async function resolveTopology(config: ValidConfig): Promise<Topology> {
         staticRoot: r.static?.root, staticIndex: r.static?.index ?? "index.html",
         staticDotfiles: r.static?.dotfiles ?? "deny",
         requestHeaders: r.requestHeaders, responseHeaders: r.responseHeaders, maxBodySize: r.maxBodySize,
+        sendProxyProtocol: r.sendProxyProtocol ?? l.sendProxyProtocol,
       });
     }
     t.routes.push(routes);
@@ -193,6 +195,7 @@ async function startWorker(
     index: i, name: l.name, fd: bound.get(l.name)!.fds[w], mode: l.mode,
     connectTimeoutMs: l.connectTimeout, idleTimeoutMs: l.idleTimeout, sendTimeoutMs: l.sendTimeout, maxConnections: l.maxConnections,
     group: topology.listenerGroups[i],
+    ...proxyProtocolInit(l),
     http: l.mode === "http"
       ? {
         headTimeoutMs: l.headTimeout, upstreamTimeoutMs: l.upstreamTimeout, maxHeadBytes: l.maxHeadBytes,

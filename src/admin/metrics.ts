@@ -55,6 +55,8 @@ const HELP: Record<string, string> = {
   send_timeouts: "Connections closed because the peer took no byte for sendTimeout",
   upstream_timeouts: "HTTP exchanges whose upstream sent nothing for upstreamTimeout",
   retries: "Idempotent requests sent again after a stale pooled upstream connection",
+  proxy_protocol_refused: "Connections closed for a malformed, partial or late PROXY protocol header",
+  proxy_protocol_untrusted: "Connections closed because they came from outside trustedProxies",
   connection_duration_seconds: "Duration of proxied connections",
   upstream_connect_seconds: "Time to connect to the upstream",
   http_request_seconds: "HTTP request latency, head received to response complete",

@@ -65,6 +65,9 @@ const FIELDS: Record<string, Field> = {
   remove: { what: `a list of header names, as ["X-Name"]` },
   token: { what: "a string of at least 16 characters" },
   tokenFile: { what: "a file path" },
+  acceptProxyProtocol: { what: `"v1", "v2" or "any"` },
+  sendProxyProtocol: { what: `"v1" or "v2"` },
+  trustedProxies: { what: `a list of addresses or CIDRs, as ["10.0.0.0/8", "2001:db8::/32"]` },
   balance: { what: `"roundrobin", "leastconn", "random2" or "hash"` },
   hashKey: { what: `"clientIp", "path", "header:NAME" or "cookie:NAME"` },
   address: { what: "HOST:PORT" },
@@ -78,6 +81,7 @@ const ELEMENTS: Record<string, Field> = {
   upstreams: { what: `HOST:PORT, or { "address": "HOST:PORT", "weight": 1, "backup": false }` },
   routes: { what: `a route object, as { "upstreams": ["HOST:PORT"] }` },
   remove: { what: "a header name" },
+  trustedProxies: { what: "an address or CIDR, as 10.0.0.0/8" },
 };
 
 const ROOT: Field = { what: `a JSON object, as { "listeners": [...] }` };

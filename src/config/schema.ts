@@ -10,6 +10,7 @@ import { z } from "zod";
 import { addressesOverlap, checkListenAddress, checkUpstreamAddress, formatHostPort, parseHostPort, type HostPort } from "../address.ts";
 import { parseDuration, parseSize } from "../duration.ts";
 import { isToken } from "../http/chars.ts";
+import { checkProxyProtocol, proxyProtocolKeys, sendProxyProtocol } from "./proxy_protocol.ts";
 import { hashKeyProblem } from "../balance/hashkey.ts";
 import { BALANCE_POLICIES } from "../balance/policies.ts";
 
@@ -111,7 +112,8 @@ export const TcpListenerSchema = z.strictObject({
   upstreams: z.array(upstreamEntry).min(1, "needs at least one upstream"),
   ...balanceKeys("tcp"),
   idleTimeout: duration(1, 30 * DAY).default(600_000),
-});
+  ...proxyProtocolKeys,
+}).superRefine(checkProxyProtocol);
 
 const headerName = z.string().refine(isToken, "not a valid header name (letters, digits and !#$%&'*+-.^_`|~)");
 
@@ -163,6 +165,8 @@ export const RouteSchema = z.strictObject({
   requestHeaders: HeaderOpsSchema.optional(),
   responseHeaders: HeaderOpsSchema.optional(),
   maxBodySize: size(0, Number.MAX_SAFE_INTEGER).default(Number.MAX_SAFE_INTEGER),
+  /** Overrides the listener's `sendProxyProtocol` for this route. */
+  sendProxyProtocol,
 }).superRefine((r, ctx) => {
   if ((r.upstreams === undefined) === (r.static === undefined)) {
     ctx.addIssue({
@@ -185,7 +189,8 @@ export const HttpListenerSchema = z.strictObject({
   maxHeadBytes: size(1024, 1 << 20).default(16 * 1024),
   upstreamKeepAlive: z.number().int().min(0).max(10_000).default(32),
   accessLog: z.string().min(1).default("off"),
-});
+  ...proxyProtocolKeys,
+}).superRefine(checkProxyProtocol);
 
 /** Schema of one listener: `mode` picks TCP (the default) or HTTP. */
 export const ListenerSchema = z.preprocess(

@@ -7,6 +7,7 @@ import type { Sys } from "../../ffi/sys.ts";
 import type { Balancer } from "../balance/balancer.ts";
 import type { EventLoop } from "./io/loop.ts";
 import type { IoContext } from "./io/stream.ts";
+import type { ProxyAcceptSettings } from "./proxy_header.ts";
 
 /** An upstream as a worker sees it: a resolved, encoded address. */
 export interface UpstreamTarget {
@@ -32,6 +33,10 @@ export interface ListenerSettings {
   /** A stalled destination (zero window) ends the connection after this long. */
   readonly sendTimeoutMs: number;
   readonly balancer: Balancer;
+  /** Connections start with a PROXY header (src/dataplane/proxy_header.ts). */
+  readonly proxyAccept?: ProxyAcceptSettings;
+  /** TCP: the PROXY header version sent first to the upstream. */
+  readonly sendProxyProtocol?: "v1" | "v2";
 }
 
 /** One open connection as listed by the admin API (`GET /stats/connections`). */

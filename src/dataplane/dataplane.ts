@@ -21,6 +21,7 @@ import { WorkerListener } from "./listener.ts";
 import { EventLoop, type Handler } from "./io/loop.ts";
 import { PipePool } from "./io/pipe_pool.ts";
 import { CONTROL_SEQ, type WorkerInit } from "./protocol.ts";
+import { type ClientOrigin, proxyAcceptSettings, ProxyHeaderReader } from "./proxy_header.ts";
 import { TcpSession } from "./tcp.ts";
 
 /** How often timeouts and paused listeners are checked, in ms. */
@@ -195,6 +196,7 @@ export class DataPlane {
         index: l.index, name: l.name, base: listenerBase(l.index),
         connectTimeoutMs: l.connectTimeoutMs, idleTimeoutMs: l.idleTimeoutMs,
         sendTimeoutMs: l.sendTimeoutMs,
+        proxyAccept: proxyAcceptSettings(l), sendProxyProtocol: l.sendProxyProtocol,
         balancer: l.group >= 0 ? this.balancers[l.group] : new Balancer([], new Int32Array(0)),
       };
       const settings = l.http ? this.#httpSettings(common, l.http) : common;
@@ -212,10 +214,22 @@ export class DataPlane {
   }
 
   #accepted(listener: WorkerListener, fd: number): void {
+    const proxy = listener.settings.proxyAccept;
+    if (proxy === undefined) return this.#startSession(listener, fd, null);
+    const reader = new ProxyHeaderReader(this.ctx, listener.settings, fd, proxy, (r, socket, origin) => {
+      this.sessions.delete(r);
+      this.#startSession(listener, socket, origin);
+    });
+    this.sessions.add(reader);
+    reader.start();
+  }
+
+  /** Starts the listener's session on a new client socket (`origin`: what its PROXY header said). */
+  #startSession(listener: WorkerListener, fd: number, origin: ClientOrigin | null): void {
     const settings = listener.settings;
     const session = "http" in settings
-      ? new HttpSession(this.ctx, settings as HttpListenerSettings, fd)
-      : new TcpSession(this.ctx, settings, fd);
+      ? new HttpSession(this.ctx, settings as HttpListenerSettings, fd, origin)
+      : new TcpSession(this.ctx, settings, fd, origin);
     this.sessions.add(session);
     session.start();
   }

@@ -54,6 +54,8 @@ export interface RouteInit {
   readonly requestHeaders: HeaderOps | undefined;
   readonly responseHeaders: HeaderOps | undefined;
   readonly maxBodySize: number;
+  /** HTTP: the PROXY header sent first on each new upstream connection (the route's, else the listener's). */
+  readonly sendProxyProtocol?: "v1" | "v2";
 }
 
 /** HTTP settings of a listener. */
@@ -81,6 +83,12 @@ export interface ListenerInit {
   readonly group: number;
   /** HTTP: routes and settings. */
   readonly http: HttpInit | undefined;
+  /** Every connection starts with a PROXY header of this version (see src/dataplane/proxy_header.ts). */
+  readonly acceptProxyProtocol?: "v1" | "v2" | "any";
+  /** Addresses and CIDRs allowed to send that header. */
+  readonly trustedProxies?: readonly string[];
+  /** TCP: the PROXY header sent first to the upstream. */
+  readonly sendProxyProtocol?: "v1" | "v2";
 }
 
 /** Everything a worker needs to start. */

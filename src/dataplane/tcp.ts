@@ -20,6 +20,7 @@ import { type Handler, SOCKET_EVENTS } from "./io/loop.ts";
 import { peerAddress, setNoDelay } from "./io/sockets.ts";
 import { Stream } from "./io/stream.ts";
 import { Tunnel, TUNNEL_DONE, TUNNEL_RESET, TUNNEL_YIELD } from "./io/tunnel.ts";
+import { type ClientOrigin, ProxyHeaderSource } from "./proxy_header.ts";
 import { CONNECTED, type ConnectResult, EXHAUSTED, PENDING, UpstreamConnector } from "./upstream/connector.ts";
 
 const CONNECTING = 0;
@@ -41,6 +42,8 @@ export class TcpSession implements Handler, Session {
     private readonly ctx: WorkerContext,
     private readonly listener: ListenerSettings,
     client: number,
+    /** What an accepted PROXY header said about the client (null: the socket's own addresses). */
+    private readonly origin: ClientOrigin | null = null,
   ) {
     this.#client = new Endpoint(client);
     const c2u = new Stream(this.#client, this.#upstream, F.bytes_client_to_upstream, [0, listener.base]);
@@ -89,6 +92,11 @@ export class TcpSession implements Handler, Session {
     }
   }
 
+  /** The client's IP address: an accepted PROXY header's source, else the socket's peer ("" once gone). */
+  get clientHost(): string {
+    return this.origin?.source.host ?? peerAddress(this.ctx.sys, this.#client.fd)?.host ?? "";
+  }
+
   /** A TCP stream has no request boundary: it keeps going until it ends. */
   drain(): void {}
 
@@ -111,6 +119,8 @@ export class TcpSession implements Handler, Session {
     this.#tunnel.backward.scopes.push(base);
     this.ctx.counters[base + F.connections_active]++;
     this.#openedAt = this.ctx.now;
+    const send = this.listener.sendProxyProtocol;
+    if (send !== undefined) this.#tunnel.forward.push(new ProxyHeaderSource(this.ctx.sys, this.#client.fd, this.origin).bytes(send));
     this.#run();
   }
 
@@ -146,7 +156,7 @@ export class TcpSession implements Handler, Session {
     const { forward: c2u, backward: u2c } = this.#tunnel;
     return {
       listener: this.listener.name,
-      client: peer ? formatEndpoint(peer) : "",
+      client: this.origin ? formatEndpoint(this.origin.source) : peer ? formatEndpoint(peer) : "",
       upstream: this.#connector.target?.id ?? "",
       state: STATE_NAMES[this.state],
       age_seconds: (now - this.startedAt) / 1000,

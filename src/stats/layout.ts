@@ -35,6 +35,8 @@ export const FIELDS = [
   "upstream_timeouts",
   "retries",
   "access_log_dropped",
+  "proxy_protocol_refused",
+  "proxy_protocol_untrusted",
 ] as const;
 
 /** One counter name. */

@@ -36,6 +36,7 @@ import { S_FAILED, type Stream } from "../io/stream.ts";
 import { EAGAIN } from "../../../ffi/constants.ts";
 import type { RouteInit } from "../protocol.ts";
 import { CONNECTED, type ConnectResult, EXHAUSTED, PENDING, UpstreamConnector } from "../upstream/connector.ts";
+import type { ProxyHeaderSource } from "../proxy_header.ts";
 import { B_DONE, B_FAILED, B_YIELD, BodyForwarder } from "./body.ts";
 import type { RequestHeads, ResponseHeads } from "./heads.ts";
 
@@ -74,6 +75,8 @@ export interface ExchangeParts {
   readonly requestHeads: RequestHeads;
   readonly responseHeads: ResponseHeads;
   readonly limits: HeadLimits;
+  /** The PROXY header a route with `sendProxyProtocol` sends first on a new upstream connection. */
+  readonly proxyHeader: ProxyHeaderSource;
   /** An upstream was picked: its scope counts the streams' bytes from now on. */
   upstreamChosen(target: UpstreamTarget): void;
 }
@@ -132,6 +135,9 @@ export class Exchange {
     this.#informational = 0;
     this.#forceClose = forceClose;
     this.#phase = CONNECTING;
+    // A connection that carried a PROXY header is pooled apart, for a client whose header is the same bytes.
+    const send = route.sendProxyProtocol;
+    this.connector.poolKey = send === undefined ? null : this.parts.proxyHeader.key(send);
     return this.#connected(this.connector.begin(this.listener.balancers[route.group], true));
   }
 
@@ -191,7 +197,7 @@ export class Exchange {
       this.#reqBody.done && this.listener.http.upstreamKeepAlive > 0;
     if (reusable) {
       const fd = this.connector.detach();
-      this.ctx.upstreamPool.put(this.connector.target!.index, fd, this.ctx.now);
+      this.ctx.upstreamPool.put(this.connector.target!.index, fd, this.ctx.now, this.connector.poolKey);
     } else {
       this.connector.drop();
     }
@@ -238,6 +244,8 @@ export class Exchange {
     up.reset(this.connector.fd);
     if (this.connector.fromPool) up.readable = false; // the probe just found nothing to read
     c2u.reuse(this.ctx.io);
+    const send = this.route!.sendProxyProtocol;
+    if (send !== undefined && !this.connector.fromPool) c2u.push(this.parts.proxyHeader.bytes(send));
     this.parts.requestHeads.queueUpstream(this.ctx.io, c2u, cin, this.route!, this.#target);
     this.#consumeHead();
     this.#reqBody.start(req.body, req.contentLength, this.route!.maxBodySize);

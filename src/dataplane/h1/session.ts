@@ -27,6 +27,7 @@ import { peerAddress, setNoDelay } from "../io/sockets.ts";
 import { Stream } from "../io/stream.ts";
 import { Tunnel, TUNNEL_DONE, TUNNEL_RESET, TUNNEL_YIELD } from "../io/tunnel.ts";
 import type { RouteInit } from "../protocol.ts";
+import { type ClientOrigin, ProxyHeaderSource } from "../proxy_header.ts";
 import { addressKey, KEY_NONE, requestKey } from "../../balance/hashkey.ts";
 import { REFUSED_TARGET, RouteChoice } from "./routing.ts";
 import { Exchange, type ExchangeOutcome, X_CLOSE, X_DONE, X_EARLY, X_ERROR, X_TUNNEL, X_WAIT, X_YIELD } from "./exchange.ts";
@@ -59,6 +60,7 @@ export class HttpSession implements Handler, Session {
   readonly #requestHeads: RequestHeads;
   readonly #routing = new RouteChoice();
   readonly #clientAddress: string;
+  readonly #origin: ClientOrigin | null;
   #phase = READING;
   #tunnel: Tunnel | null = null;
   #draining = false;
@@ -75,7 +77,8 @@ export class HttpSession implements Handler, Session {
   #outAt = 0;
   #splicedAt = 0;
 
-  constructor(private readonly ctx: HttpWorkerContext, private readonly listener: HttpListenerSettings, fd: number) {
+  /** `origin`: what an accepted PROXY header said about the client (null: the socket's own addresses). */
+  constructor(private readonly ctx: HttpWorkerContext, private readonly listener: HttpListenerSettings, fd: number, origin: ClientOrigin | null = null) {
     const http = listener.http;
     this.#client = new Endpoint(fd);
     this.#cin = new InBuffer(http.maxHeadBytes);
@@ -84,11 +87,13 @@ export class HttpSession implements Handler, Session {
     this.#c2u = new Stream(this.#client, this.#up, F.bytes_client_to_upstream, [0, listener.base]);
     this.#u2c = new Stream(this.#up, this.#client, F.bytes_upstream_to_client, [0, listener.base]);
     const peer = peerAddress(ctx.sys, fd);
-    this.#clientAddress = peer ? peer.host : "";
+    this.#origin = origin;
+    this.#clientAddress = origin ? origin.source.host : peer ? peer.host : "";
     this.#requestHeads = new RequestHeads(this.#clientAddress);
     this.#exchange = new Exchange(ctx, listener, {
       up: this.#up, cin: this.#cin, uin: this.#uin, c2u: this.#c2u, u2c: this.#u2c,
       requestHeads: this.#requestHeads, responseHeads: new ResponseHeads(), limits: this.#limits,
+      proxyHeader: new ProxyHeaderSource(ctx.sys, fd, origin),
       upstreamChosen: (target) => this.#setScopes(this.#route, target),
     }, this);
     this.#local = new LocalAnswer(ctx, this.#u2c);
@@ -146,9 +151,14 @@ export class HttpSession implements Handler, Session {
     this.#close();
   }
 
+  /** The client's IP address: an accepted PROXY header's source, else the socket's peer (X-Forwarded-For, access log). */
+  get clientHost(): string {
+    return this.#clientAddress;
+  }
+
   /** A snapshot for the admin's connection list. */
   describe(now: number): ConnectionInfo {
-    const peer = peerAddress(this.ctx.sys, this.#client.fd);
+    const peer = this.#origin?.source ?? peerAddress(this.ctx.sys, this.#client.fd);
     const c2u = this.#c2u, u2c = this.#u2c;
     return {
       listener: this.listener.name,

@@ -49,6 +49,8 @@ export class UpstreamConnector {
   attempts = 0;
   /** When the current connect started (ms). */
   startedAt = 0;
+  /** Pooled connections are taken from under this key (a PROXY header's), or the plain pool when null. */
+  poolKey: string | null = null;
   /**
    * Hash key of this connection or request for a `"balance": "hash"` group
    * (set by the session before `begin`), or NO_KEY: round robin.
@@ -150,7 +152,7 @@ export class UpstreamConnector {
   /** Takes a pooled connection that is quiet: no stray byte, no pending EOF. */
   #takePooled(j: number): boolean {
     for (;;) {
-      const fd = this.pool!.take(j);
+      const fd = this.pool!.take(j, this.poolKey);
       if (fd < 0) return false;
       if (this.ctx.sys.recv(fd, this.#probe, 1, PEEK) === -C.EAGAIN) {
         this.fd = fd;

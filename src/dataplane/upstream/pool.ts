@@ -34,9 +34,17 @@ export class UpstreamPool implements Handler {
     readonly idleTimeoutMs: number,
   ) {}
 
-  /** An idle connection to `upstream`, or -1. The caller re-registers it with its own handler. */
-  take(upstream: number): number {
-    const list = this.#idle.get(upstream);
+  /**
+   * Connections that carried a PROXY header, by the header's key
+   * (ProxyHeaderSource.key): reused only by a client that would send the same header.
+   */
+  #keyed = new Map<string, Map<number, Idle[]>>();
+  /** The key of each keyed pooled fd (indexed by fd). */
+  #fdKey: (string | null)[] = [];
+
+  /** An idle connection to `upstream` (pooled under `key`, or none), or -1. The caller re-registers it with its own handler. */
+  take(upstream: number, key: string | null = null): number {
+    const list = (key === null ? this.#idle : this.#keyed.get(key))?.get(upstream);
     const entry = list?.pop();
     if (!entry) return -1;
     this.#owner[entry.fd] = 0;
@@ -46,9 +54,10 @@ export class UpstreamPool implements Handler {
   }
 
   /** Keeps a connection that finished an exchange cleanly (the pool takes its events); closes it if the pool is full. */
-  put(upstream: number, fd: number, now: number): void {
-    let list = this.#idle.get(upstream);
-    if (list === undefined) this.#idle.set(upstream, list = []);
+  put(upstream: number, fd: number, now: number, key: string | null = null): void {
+    const lists = key === null ? this.#idle : this.#keyedLists(key);
+    let list = lists.get(upstream);
+    if (list === undefined) lists.set(upstream, list = []);
     if (list.length >= this.maxPerUpstream) return this.#close(fd);
     const entry = this.#spare.pop();
     if (entry === undefined) list.push({ fd, since: now });
@@ -58,6 +67,7 @@ export class UpstreamPool implements Handler {
       list.push(entry);
     }
     this.#setOwner(fd, upstream + 1);
+    if (key !== null || this.#fdKey[fd] != null) this.#fdKey[fd] = key;
     this.size++;
     this.loop.setHandler(fd, this);
   }
@@ -77,29 +87,45 @@ export class UpstreamPool implements Handler {
     this.#close(fd);
   }
 
+  #keyedLists(key: string): Map<number, Idle[]> {
+    let lists = this.#keyed.get(key);
+    if (lists === undefined) this.#keyed.set(key, lists = new Map());
+    return lists;
+  }
+
   /** Closes connections idle for longer than the timeout. */
   sweep(now: number): void {
-    for (const [upstream, list] of this.#idle) {
+    this.#sweep(this.#idle, now);
+    for (const [key, lists] of this.#keyed) {
+      this.#sweep(lists, now);
+      if (lists.size === 0) this.#keyed.delete(key);
+    }
+  }
+
+  #sweep(idle: Map<number, Idle[]>, now: number): void {
+    for (const [upstream, list] of idle) {
       while (list.length > 0 && now - list[0].since >= this.idleTimeoutMs) {
         const { fd } = list.shift()!;
         this.#owner[fd] = 0;
         this.size--;
         this.#close(fd);
       }
-      if (list.length === 0) this.#idle.delete(upstream);
+      if (list.length === 0) idle.delete(upstream);
     }
   }
 
   /** Closes everything (worker stop). */
   closeAll(): void {
-    for (const list of this.#idle.values()) for (const { fd } of list) this.#close(fd);
+    for (const lists of [this.#idle, ...this.#keyed.values()]) for (const list of lists.values()) for (const { fd } of list) this.#close(fd);
     this.#idle.clear();
+    this.#keyed.clear();
     this.#owner.fill(0);
     this.size = 0;
   }
 
   #forget(upstream: number, fd: number): void {
-    const list = this.#idle.get(upstream) ?? [];
+    const key = this.#fdKey[fd] ?? null;
+    const list = (key === null ? this.#idle : this.#keyed.get(key))?.get(upstream) ?? [];
     const i = list.findIndex((e) => e.fd === fd);
     if (i >= 0) list.splice(i, 1);
     this.#owner[fd] = 0;
