@@ -11,7 +11,7 @@
  */
 import { formatEndpoint } from "../../ffi/sockaddr.ts";
 import { clientKey } from "../balance/client_key.ts";
-import { KEY_CLIENT_IP } from "../balance/hashkey.ts";
+import { addressKey, KEY_CLIENT_IP } from "../balance/hashkey.ts";
 import { observe } from "../stats/histogram.ts";
 import { F, H } from "../stats/layout.ts";
 import type { ConnectionInfo, ListenerSettings, Session, WorkerContext } from "./context.ts";
@@ -59,7 +59,10 @@ export class TcpSession implements Handler, Session {
     this.#count(F.connections_total, 1);
     this.#count(F.connections_active, 1);
     if (this.ctx.loop.add(this.#client.fd, SOCKET_EVENTS, this) < 0) return this.#close(false);
-    if (this.listener.balancer.hashKey.kind === KEY_CLIENT_IP) this.#connector.key = clientKey(this.ctx.sys, this.#client.fd);
+    if (this.listener.balancer.hashKey.kind === KEY_CLIENT_IP) {
+      // A PROXY header's client is the client; else the socket's peer, hashed from its address bytes.
+      this.#connector.key = this.origin ? addressKey(this.origin.source.host) : clientKey(this.ctx.sys, this.#client.fd);
+    }
     this.#connected(this.#connector.begin(this.listener.balancer, false));
   }
 
