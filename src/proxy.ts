@@ -8,7 +8,7 @@
 import type { IpEndpoint } from "../ffi/sockaddr.ts";
 import process from "node:process";
 import { loadSys, type Sys } from "../ffi/mod.ts";
-import { CONTROL_SLOTS, DISABLED, DRAINING, usable } from "./balance/balancer.ts";
+import { CONTROL_SLOTS, DISABLED, DRAINING } from "./balance/balancer.ts";
 import { assertPreflight, loadConfigFile, validateConfig, type ConfigInput, type ValidConfig } from "./config.ts";
 import type { ConnectionInfo } from "./dataplane/context.ts";
 import { raiseFileLimit } from "./dataplane/io/sockets.ts";
@@ -19,6 +19,9 @@ import {
 import type { AdminServer } from "./admin/server.ts";
 import { StatsArchive } from "./stats/archive.ts";
 import { S_ACTIVE } from "./balance/balancer.ts";
+import { HealthMonitor } from "./health/monitor.ts";
+import { readinessReasons } from "./health/readiness.ts";
+import { applyHealthSettings, healthTargets } from "./health/settings.ts";
 import { handOver, readUpgradePid, removePidFile, writePidFile } from "./upgrade.ts";
 
 export type { ValidConfig };
@@ -101,6 +104,7 @@ export async function startProxy(input: ConfigInput | ValidConfig, options: Star
   const sys = await loadSys();
   raiseFileLimit(sys);
   const topology = await resolveTopology(config);
+  applyHealthSettings(config, topology);
   const bound = bindAll(sys, config, undefined, oldPid !== undefined);
   let admin: AdminServer | undefined;
   let proxy: RunningProxy | undefined;
@@ -145,6 +149,8 @@ class RunningProxy implements Proxy {
   readonly #startedAt = Date.now();
   /** Worker restarts of generations no longer kept. */
   #restartsBefore = 0;
+  /** Active health checks and passive bookkeeping (src/health/). */
+  readonly #health = new HealthMonitor();
 
   readonly configPath: string | undefined;
   readonly #pidFile: string | undefined;
@@ -159,6 +165,7 @@ class RunningProxy implements Proxy {
     this.configPath = options.configPath;
     this.#pidFile = options.pidFile;
     admin?.attach(this);
+    this.#health.attach(current.control, healthTargets(current.config, current.topology));
   }
 
   /** Upgrade: binds the admin address once the old process `pid` let go of it (it does at its exit). */
@@ -195,7 +202,8 @@ class RunningProxy implements Proxy {
   }
 
   histograms(): HistogramsSnapshot {
-    return histogramSnapshot(gather([...this.#retiring, this.current], this.#archive.sums), this.#labels());
+    const hists = histogramSnapshot(gather([...this.#retiring, this.current], this.#archive.sums), this.#labels());
+    return { ...hists, healthChecks: this.#health.durations() };
   }
 
   async connections(limit = 100): Promise<ConnectionInfo[]> {
@@ -208,12 +216,7 @@ class RunningProxy implements Proxy {
     const reasons: string[] = [];
     if (this.#closing) reasons.push("shutting down");
     for (const w of this.current.health.down) reasons.push(`worker ${w} failed and is restarting`);
-    const { control, topology } = this.current;
-    const anyUsable = (group: number) => topology.groups[group].some((j) => usable(control, j));
-    this.current.config.listeners.forEach((l, i) => {
-      const groups = l.mode === "tcp" ? [topology.listenerGroups[i]] : topology.routes[i].map((r) => r.group).filter((g) => g >= 0);
-      for (const g of groups) if (!anyUsable(g)) reasons.push(`listener ${l.name}: no usable upstream in ${topology.upstreams[topology.groups[g][0]]?.id.replace(/\/[^/]*$/, "") ?? "group"}`);
-    });
+    reasons.push(...readinessReasons(this.current, (id) => this.#health.view(id)));
     return { ready: reasons.length === 0, reasons };
   }
 
@@ -270,6 +273,7 @@ class RunningProxy implements Proxy {
     await assertPreflight(config, input === undefined ? this.configPath! : "reload");
     const old = this.current;
     const topology = await resolveTopology(config);
+    applyHealthSettings(config, topology);
     const bound = bindAll(this.sys, config, old);
     let next: Generation;
     try {
@@ -279,6 +283,7 @@ class RunningProxy implements Proxy {
       throw err;
     }
     this.current = next;
+    this.#health.attach(next.control, healthTargets(config, topology));
     this.#retiring.add(old);
     const { detached, finished } = retire(old, unusedSockets(old, next), this.sys);
     finished.finally(() => this.#ended(old));
@@ -300,6 +305,7 @@ class RunningProxy implements Proxy {
 
   async #shutdown(graceMs: number): Promise<void> {
     await this.#reloading;
+    this.#health.close();
     const gens = [...this.#retiring, this.current];
     await Promise.all(gens.map((g) => shutdownGeneration(g, graceMs)));
     if (this.#pidFile !== undefined) removePidFile(this.#pidFile);
@@ -320,6 +326,7 @@ class RunningProxy implements Proxy {
         state: STATE_NAMES[Atomics.load(control, j * CONTROL_SLOTS)] ?? "up",
         weight: Atomics.load(control, j * CONTROL_SLOTS + 1),
         in_use: Atomics.load(control, j * CONTROL_SLOTS + S_ACTIVE),
+        health: this.#health.view(u.id),
       })),
     };
   }

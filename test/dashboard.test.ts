@@ -100,6 +100,9 @@ test("dashboard: loads clean in Chromium, moves with traffic, drains an upstream
     const id = `tcp/127.0.0.1:${a.port}`;
     const row = page.locator(`#upstreams tbody tr[data-id="${id}"]`);
     assert.equal(await row.locator(".state").textContent(), "up");
+    // Health is its own badge (no healthCheck configured and no failure: unchecked), with no error next to it.
+    assert.equal(await row.locator(".health").textContent(), "unchecked");
+    assert.equal(await row.locator(".last-error").textContent(), "");
     await page.fill("#token", TOKEN);
     await row.locator('button[data-action="drain"]').click();
     assert.ok(await eventually(async () => (await row.locator(".state").textContent()) === "draining", 10_000), "the row shows draining");

@@ -149,6 +149,11 @@
     const tr = document.createElement("tr");
     const state = document.createElement("span");
     state.className = "state";
+    const health = document.createElement("span");
+    const healthBadge = document.createElement("span");
+    const lastError = document.createElement("span");
+    lastError.className = "last-error";
+    health.append(healthBadge, lastError);
     const weight = document.createElement("input");
     weight.type = "number"; weight.min = "0"; weight.max = "1000"; weight.className = "weight";
     weight.addEventListener("change", () => act(id, "weight", Number(weight.value)));
@@ -159,18 +164,21 @@
       b.addEventListener("click", () => act(id, action));
       actions.append(b);
     }
-    tr.parts = { state, weight, actions };
+    tr.parts = { state, health, healthBadge, lastError, weight, actions };
     return tr;
   }
   function renderUpstreams(s) {
     const rows = keyedRows($("#upstreams tbody"), Object.keys(s.upstreams), upstreamRow);
     for (const [id, u] of Object.entries(s.upstreams)) {
       const tr = rows.get(id);
-      const { state, weight, actions } = tr.parts;
+      const { state, health, healthBadge, lastError, weight, actions } = tr.parts;
       state.textContent = u.state;
       state.className = `state ${u.state}`;
+      healthBadge.textContent = u.health ?? "unchecked";
+      healthBadge.className = `health ${u.health ?? "unchecked"}`;
+      lastError.textContent = u.last_error ?? "";
       if (document.activeElement !== weight) weight.value = String(u.weight);
-      cells(tr, [id, state, weight, u.connections_active, u.connections_total, u.connect_failures,
+      cells(tr, [id, state, health, weight, u.connections_active, u.connections_total, u.connect_failures,
         bytes(u.bytes_client_to_upstream), bytes(u.bytes_upstream_to_client), actions]);
     }
   }

@@ -16,7 +16,9 @@
  * - Scopes of TCP listeners leave out the HTTP-only series (requests,
  *   responses, sendfile bytes, request latency): they could never move.
  * - `spliced_upstream_state{listener,upstream,state}` (1 for the current state),
- *   `spliced_upstream_weight`, `spliced_info{version,runtime}`, `spliced_ready`,
+ *   `spliced_upstream_weight`, `spliced_upstream_healthy` (1/0; unchecked is 1),
+ *   `spliced_health_check_duration_seconds{listener,upstream}` (active checks),
+ *   `spliced_info{version,runtime}`, `spliced_ready`,
  *   `spliced_config_generation`, `spliced_start_time_seconds`,
  *   `spliced_access_log_dropped_total{listener}` (HTTP listeners).
  *
@@ -60,10 +62,11 @@ const HELP: Record<string, string> = {
   connection_duration_seconds: "Duration of proxied connections",
   upstream_connect_seconds: "Time to connect to the upstream",
   http_request_seconds: "HTTP request latency, head received to response complete",
+  duration_seconds: "Duration of active health checks",
 };
 
 const SCOPE_TEXT: Record<string, string> = {
-  listener: "per listener", route: "per HTTP route", upstream: "per upstream", worker: "per worker",
+  listener: "per listener", route: "per HTTP route", upstream: "per upstream", worker: "per worker", health_check: "per upstream",
 };
 
 /** `responses_2xx` and the like become one family with a `code` label. */
@@ -229,6 +232,10 @@ export function renderMetrics(stats: StatsSnapshot, hists: HistogramsSnapshot, i
       out.sample("spliced_upstream_state", "gauge", stateHelp, `${labels},state="${state}"`, u.state === state ? 1 : 0);
     }
     out.sample("spliced_upstream_weight", "gauge", "Upstream weight in the round robin (0-1000).", labels, u.weight);
+    const healthyHelp = "1 unless health checks or traffic found the upstream down (unchecked counts as 1).";
+    if (u.health !== undefined) out.sample("spliced_upstream_healthy", "gauge", healthyHelp, labels, u.health === "down" ? 0 : 1);
+    const checks = hists.healthChecks?.[upstream];
+    if (checks) out.histograms("health_check", labels, hists.bounds, { duration_seconds: checks }, true);
   }
   stats.workers.forEach((w, i) => out.counters("worker", labelBody({ worker: String(i) }), w, true));
   return out.text();

@@ -6,6 +6,7 @@
  */
 import type { ValidConfig } from "../config.ts";
 import type { Counters, StatsSnapshot } from "../stats/aggregate.ts";
+import type { HealthView } from "../health/monitor.ts";
 
 /** One upstream as `/upstreams` shows it: identity, state, weight, counters. */
 export type UpstreamView = {
@@ -20,7 +21,7 @@ export type UpstreamView = {
   readonly backup: boolean;
   /** Connections in use to it now, across workers (what leastconn and random2 compare). */
   readonly in_use: number;
-} & Counters;
+} & Counters & Partial<HealthView>;
 
 /**
  * One route as `/routes` shows it. A TCP listener is one route that matches

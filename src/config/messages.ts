@@ -73,6 +73,16 @@ const FIELDS: Record<string, Field> = {
   address: { what: "HOST:PORT" },
   weight: { what: "a whole number from 0 to 1000" },
   backup: { what: "true or false" },
+  healthCheck: { what: `an object, as { "interval": "2s", "rise": 2, "fall": 3 }` },
+  interval: DURATION,
+  timeout: DURATION,
+  cooldown: DURATION,
+  rise: COUNT,
+  fall: COUNT,
+  http: { what: `an object, as { "path": "/healthz", "expect": "200-399" }` },
+  method: { what: "an HTTP method, as GET" },
+  expect: { what: `statuses like "200-399", "200" or "200,204"` },
+  passive5xx: { what: "true or false" },
 };
 
 /** Elements of lists, by the list's key. */
@@ -154,6 +164,8 @@ function objectKind(path: Path, obj: unknown): { kind: keyof typeof KEYS; keys: 
   else if (typeof last === "number" && parent === "upstreams") kind = "upstream";
   else if (last === "static") kind = "static";
   else if (last === "requestHeaders" || last === "responseHeaders") kind = "headers";
+  else if (last === "healthCheck") kind = "healthCheck";
+  else if (last === "http" && parent === "healthCheck") kind = "healthHttp";
   return kind && { kind, keys: KEYS[kind] };
 }
 

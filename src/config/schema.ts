@@ -13,6 +13,7 @@ import { isToken } from "../http/chars.ts";
 import { checkProxyProtocol, proxyProtocolKeys, sendProxyProtocol } from "./proxy_protocol.ts";
 import { hashKeyProblem } from "../balance/hashkey.ts";
 import { BALANCE_POLICIES } from "../balance/policies.ts";
+import { parseExpect } from "../health/expect.ts";
 
 /** A string checked by `check` (which throws with the message to show). */
 function address(check: (text: string) => unknown) {
@@ -105,6 +106,39 @@ const listenerCommon = {
   backlog: z.number().int().min(1).max(65535).default(4096),
 };
 
+/** Schema of a health check's `http` block: the request an active check sends, and the statuses that pass. */
+export const HealthHttpSchema = z.strictObject({
+  method: z.string().refine(isToken, "not a valid method (letters, digits and !#$%&'*+-.^_`|~)").default("GET"),
+  path: z.string().regex(/^\/[\x21-\x7e]*$/, "must start with / and hold visible ASCII only").default("/"),
+  /** Host header of the check (default: the upstream's HOST:PORT as written). */
+  host: z.string().regex(/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/, "use a host name or IP address, with an optional :PORT").optional(),
+  expect: z.string().superRefine((text, ctx) => {
+    try {
+      parseExpect(text);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+    }
+  }).default("200-399"),
+});
+
+/**
+ * Schema of `healthCheck` (a TCP listener's or an HTTP route's): active checks
+ * every `interval` (a TCP connect, or the `http` request), and the passive
+ * settings (`fall` failures by real traffic, `passive5xx`, `cooldown`).
+ * Active checks run when any of `interval`, `timeout`, `rise` or `http` is
+ * given; defaults (2s, 1s, 2, fall 3, cooldown 10s) are filled in by
+ * `health/settings.ts`.
+ */
+export const HealthCheckSchema = z.strictObject({
+  interval: duration(10, DAY).optional(),
+  timeout: duration(1, DAY).optional(),
+  rise: z.number().int().min(1).max(1000).optional(),
+  fall: z.number().int().min(1).max(1000).optional(),
+  http: HealthHttpSchema.optional(),
+  passive5xx: z.boolean().default(false),
+  cooldown: duration(1, DAY).optional(),
+});
+
 /** Schema of one TCP listener. */
 export const TcpListenerSchema = z.strictObject({
   ...listenerCommon,
@@ -112,6 +146,7 @@ export const TcpListenerSchema = z.strictObject({
   upstreams: z.array(upstreamEntry).min(1, "needs at least one upstream"),
   ...balanceKeys("tcp"),
   idleTimeout: duration(1, 30 * DAY).default(600_000),
+  healthCheck: HealthCheckSchema.optional(),
   ...proxyProtocolKeys,
 }).superRefine(checkProxyProtocol);
 
@@ -165,6 +200,7 @@ export const RouteSchema = z.strictObject({
   requestHeaders: HeaderOpsSchema.optional(),
   responseHeaders: HeaderOpsSchema.optional(),
   maxBodySize: size(0, Number.MAX_SAFE_INTEGER).default(Number.MAX_SAFE_INTEGER),
+  healthCheck: HealthCheckSchema.optional(),
   /** Overrides the listener's `sendProxyProtocol` for this route. */
   sendProxyProtocol,
 }).superRefine((r, ctx) => {
@@ -311,4 +347,6 @@ export const KEYS = {
   route: Object.keys(RouteSchema.shape),
   static: Object.keys(StaticSchema.shape),
   headers: Object.keys(HeaderOpsSchema.shape),
+  healthCheck: Object.keys(HealthCheckSchema.shape),
+  healthHttp: Object.keys(HealthHttpSchema.shape),
 } as const;

@@ -20,6 +20,10 @@ export interface UpstreamTarget {
   readonly addrLen: number;
   /** Slot base of its counters. */
   readonly base: number;
+  /** Passive health: failures in a row by traffic that mark it down. */
+  readonly fall: number;
+  /** Passive health: HTTP 5xx counts as a failure. */
+  readonly count5xx: boolean;
 }
 
 /** Per-listener settings a session needs. */
@@ -82,6 +86,8 @@ export interface WorkerContext {
   readonly io: IoContext;
   readonly counters: Float64Array;
   readonly upstreams: readonly UpstreamTarget[];
+  /** The shared upstream control array (balance/balancer.ts): passive health writes S_FAILURES and S_HEALTH. */
+  readonly upstreamControl: Int32Array;
   /** Monotonic milliseconds, refreshed once per epoll batch. */
   now: number;
   /** Runs `session.resume()` after the next epoll batch (a stream used its byte budget). */

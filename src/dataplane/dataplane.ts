@@ -9,6 +9,7 @@ import * as C from "../../ffi/constants.ts";
 import { encodeSockaddr } from "../../ffi/sockaddr.ts";
 import type { Sys } from "../../ffi/sys.ts";
 import { Balancer } from "../balance/balancer.ts";
+import { DEFAULT_FALL } from "../health/passive.ts";
 import { check } from "../errors.ts";
 import { F, listenerBase, routeBase, upstreamBase } from "../stats/layout.ts";
 import { AccessLog } from "./h1/access_log.ts";
@@ -82,7 +83,7 @@ export class DataPlane {
     const L = init.listeners.length;
     const keepAlive = Math.max(0, ...init.listeners.map((l) => l.http?.upstreamKeepAlive ?? 0));
     this.ctx = {
-      sys, loop, io, counters, upstreams, now,
+      sys, loop, io, counters, upstreams, now, upstreamControl: new Int32Array(init.upstreamControl),
       sessionClosed: (s, l) => this.#sessionClosed(s, l),
       runLater: (s) => this.#later.push(s),
       upstreamPool: new UpstreamPool(sys, loop, keepAlive, UPSTREAM_IDLE_MS),
@@ -319,5 +320,6 @@ function toTarget(u: WorkerInit["upstreams"][number], scopesBefore: number): Ups
   return {
     index: u.index, id: u.id, family: addr.family, addr: addr.bytes, addrLen: addr.length,
     base: upstreamBase(scopesBefore, 0, u.index),
+    fall: u.passiveFall ?? DEFAULT_FALL, count5xx: u.passive5xx ?? false,
   };
 }

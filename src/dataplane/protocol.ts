@@ -28,6 +28,10 @@ export interface UpstreamInit {
   readonly weight?: number;
   /** Gets traffic only when no primary upstream of its group is usable. */
   readonly backup?: boolean;
+  /** Passive health: this many failures in a row by traffic mark it down (default 3; see src/health/). */
+  readonly passiveFall?: number;
+  /** Passive health: an HTTP 5xx response counts as a failure (and any other as a success). */
+  readonly passive5xx?: boolean;
 }
 
 /** Header changes of a route. */

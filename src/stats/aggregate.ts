@@ -8,6 +8,7 @@
  */
 import { BUCKETS, HISTOGRAMS, readHistogram, type HistogramName, type HistogramValue } from "./histogram.ts";
 import { FIELDS, H, SCOPE_SIZE, type Field } from "./layout.ts";
+import type { HealthView } from "../health/monitor.ts";
 
 /** One set of counters, by name. */
 export type Counters = Record<Field, number>;
@@ -49,6 +50,8 @@ export interface StatsLabels {
     readonly backup?: boolean;
     /** Connections in use to it now, across workers (S_ACTIVE: what leastconn and random2 compare). */
     readonly in_use?: number;
+    /** Health checks' view (src/health/monitor.ts), when the proxy watches it. */
+    readonly health?: HealthView;
   }[];
 }
 
@@ -67,7 +70,7 @@ export interface StatsSnapshot {
   readonly workers: Counters[];
   readonly listeners: Record<string, Counters & { listen: string; mode: string }>;
   readonly routes: Record<string, Counters & { listener: string; host: string | null; path: string; target: string }>;
-  readonly upstreams: Record<string, Counters & { listener: string; address: string; state: string; weight: number; backup: boolean; in_use: number }>;
+  readonly upstreams: Record<string, Counters & { listener: string; address: string; state: string; weight: number; backup: boolean; in_use: number } & Partial<HealthView>>;
 }
 
 /** Histograms by scope, for `/metrics`. */
@@ -77,6 +80,8 @@ export interface HistogramsSnapshot {
   readonly listeners: Record<string, Record<HistogramName, HistogramValue>>;
   readonly routes: Record<string, Record<HistogramName, HistogramValue>>;
   readonly upstreams: Record<string, Record<HistogramName, HistogramValue>>;
+  /** Active health check durations by upstream id (`spliced_health_check_duration_seconds`). */
+  readonly healthChecks?: Record<string, HistogramValue>;
 }
 
 function sumScope(views: readonly Float64Array[], scope: number, into: Float64Array): void {
@@ -143,6 +148,7 @@ export function snapshot(
     upstreams[u.id] = {
       ...counters(g.upstreams.get(u.id) ?? empty), listener: u.listener, address: u.address, state: u.state, weight: u.weight,
       backup: u.backup ?? false, in_use: u.in_use ?? 0,
+      ...u.health,
     };
   }
   const workers = current.views.map((v) => {

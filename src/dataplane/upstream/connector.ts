@@ -25,6 +25,7 @@ import { type Handler, SOCKET_EVENTS } from "../io/loop.ts";
 import { socketError, startConnect } from "../io/sockets.ts";
 import type { UpstreamPool } from "./pool.ts";
 import { TriedSet } from "./tried.ts";
+import { passiveFailure, passiveSuccess } from "../../health/passive.ts";
 
 /** `fd` is a connected socket to `target`. */
 export const CONNECTED = 0;
@@ -88,6 +89,7 @@ export class UpstreamConnector {
   settle(): ConnectResult {
     if (socketError(this.ctx.sys, this.fd) !== 0) return this.#failed(F.connect_failures);
     const c = this.ctx.counters, t = this.target!;
+    if (!t.count5xx) passiveSuccess(this.ctx.upstreamControl, t);
     c[t.base + F.connections_total]++;
     const seconds = (this.ctx.now - this.startedAt) / 1000;
     observe(c, H.upstream_connect_seconds, seconds);
@@ -146,6 +148,7 @@ export class UpstreamConnector {
       const r = this.#connect(this.target);
       if (r !== EXHAUSTED) return r;
       this.count(F.connect_failures);
+      passiveFailure(this.ctx.upstreamControl, this.target);
     }
   }
 
@@ -181,8 +184,16 @@ export class UpstreamConnector {
 
   #failed(field: number): ConnectResult {
     this.count(field);
+    passiveFailure(this.ctx.upstreamControl, this.target!);
     this.drop();
     return this.#next();
+  }
+
+  /** Passive health: traffic on the chosen upstream failed (`ok` false: a reset, a 5xx) or went well. */
+  report(ok: boolean): void {
+    if (this.target === null) return;
+    if (ok) passiveSuccess(this.ctx.upstreamControl, this.target);
+    else passiveFailure(this.ctx.upstreamControl, this.target);
   }
 
   /**
