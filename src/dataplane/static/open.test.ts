@@ -59,7 +59,9 @@ function check(open: Opener, want: Record<string, string>): void {
     sys.close(rootFd);
     rmSync(top, { recursive: true, force: true });
   }
-  assert.equal(fdCount(), before, "no fd left open");
+  // The runner's own sockets may close meanwhile (Bun runs other files in this process), so the
+  // count may fall; a descriptor left open by the walk would make it rise.
+  assert.ok(fdCount() <= before, `no fd left open (${before} before, ${fdCount()} after)`);
 }
 
 const COMMON = {
