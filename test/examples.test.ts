@@ -3,9 +3,11 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { ROOT, testRuntime } from "./helpers/spliced.ts";
+import { ROOT, runCli, testRuntime } from "./helpers/spliced.ts";
 
 const run = promisify(execFile);
 
@@ -16,4 +18,14 @@ test("examples/library.ts: round trip through the library, bytes spliced", { tim
   const { stdout } = await run(bin, args, { cwd: ROOT, timeout: 50_000 });
   assert.match(stdout, /^reply: hello through spliced$/m);
   assert.match(stdout, /^spliced bytes: 42, copied bytes: 0$/m);
+});
+
+test("every examples/*.json passes spliced check", { timeout: 120_000 }, async () => {
+  const files = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".json")).sort();
+  assert.ok(files.length >= 2, `examples found: ${files}`);
+  for (const file of files) {
+    const r = await runCli(["check", "--config", join(ROOT, "examples", file)]);
+    assert.equal(r.code, 0, `${file}: ${r.stderr}`);
+    assert.match(r.stdout, /: ok/, file);
+  }
 });
