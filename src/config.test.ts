@@ -88,7 +88,7 @@ test("config messages: wrong types and values say what they expect and what they
     `f.json: listeners[0].connectTimeout: not a duration: "2d" (use e.g. 500ms, 5s, 10m, 1h)`,
   ]);
   assert.deepEqual(check({ gracePeriod: "99h", listeners: [tcp] }), [`f.json: gracePeriod: must be from 0ms to 24h, got "99h"`]);
-  assert.deepEqual(check({ listeners: [{ mode: "udp", listen: "127.0.0.1:1" }] }), [`f.json: listeners[0].mode: expected "tcp" or "http", got "udp"`]);
+  assert.deepEqual(check({ listeners: [{ mode: "udp", listen: "127.0.0.1:1" }] }), [`f.json: listeners[0].mode: expected "tcp", "http" or "tls", got "udp"`]);
   assert.deepEqual(check({ listeners: [{ ...http, routes: [{ static: { root: "/", dotfiles: "maybe" } }] }] }), [
     `f.json: listeners[0].routes[0].static.dotfiles: expected "deny" or "allow", got "maybe"`,
   ]);

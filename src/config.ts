@@ -25,8 +25,9 @@ import { ConfigSchema, type ListenerConfig, type ValidConfig } from "./config/sc
 
 export {
   AdminSchema, ConfigSchema, HeaderOpsSchema, HttpListenerSchema, ListenerSchema, RouteSchema, StaticSchema, TcpListenerSchema,
+  TlsListenerSchema, TlsRouteSchema,
   type Config, type ConfigInput, type HttpListenerConfig, type ListenerConfig, type RouteConfig, type TcpListenerConfig,
-  type ValidConfig,
+  type TlsListenerConfig, type TlsRouteConfig, type ValidConfig,
 } from "./config/schema.ts";
 export { formatPath } from "./config/messages.ts";
 export { parseJson } from "./config/json.ts";
@@ -46,6 +47,7 @@ export function validateConfig(input: unknown, source: string): ValidConfig {
   const listeners = cfg.listeners.map((l, i): ListenerConfig => {
     const named = l.name ?? `listener${i}`;
     if (l.mode === "tcp") return { ...l, name: named };
+    if (l.mode === "tls") return { ...l, name: named, routes: l.routes.map((r, j) => ({ ...r, name: r.name ?? `route${j}` })) };
     return { ...l, name: named, routes: l.routes.map((r, j) => ({ ...r, name: r.name ?? `route${j}` })) };
   });
   return { ...cfg, listeners };

@@ -22,6 +22,7 @@ import type { ListenerInit, RouteInit, UpstreamInit } from "./dataplane/protocol
 import { openListener } from "./dataplane/io/sockets.ts";
 import type { GenerationView, StatsLabels } from "./stats/aggregate.ts";
 import { allocateCounters } from "./stats/layout.ts";
+import { tlsRouteInit } from "./tls/route_init.ts";
 import { proxyProtocolInit } from "./config/proxy_protocol.ts";
 import { supervise, type WorkerHealth, type WorkerStart } from "./supervision.ts";
 import { WorkerHandle } from "./workers.ts";
@@ -63,6 +64,17 @@ export async function resolveTopology(config: ValidConfig): Promise<Topology> {
     if (l.mode === "tcp") {
       t.listenerGroups.push(await addGroup(t, l.upstreams, l.name, { policy: l.balance, hashKey: l.hashKey }));
       t.routes.push([]);
+      continue;
+    }
+    if (l.mode === "tls") {
+      t.listenerGroups.push(-1);
+      const routes: RouteInit[] = [];
+      for (const r of l.routes) {
+        const id = `${l.name}/${r.name}`;
+        const group = await addGroup(t, r.upstreams, id, { policy: r.balance, hashKey: r.hashKey });
+        routes.push(tlsRouteInit(routeIndex++, id, r.sni, group));
+      }
+      t.routes.push(routes);
       continue;
     }
     t.listenerGroups.push(-1);
@@ -202,6 +214,7 @@ async function startWorker(
         upstreamKeepAlive: l.upstreamKeepAlive, accessLog: l.accessLog, routes: topology.routes[i],
       }
       : undefined,
+    tls: l.mode === "tls" ? { clientHelloTimeoutMs: l.clientHelloTimeout, routes: topology.routes[i] } : undefined,
   }));
   const init: WorkerStart = {
     pipeSize: config.pipeSize, listeners, upstreams, groups: topology.groups, balance: topology.balance, routeCount: gen.routeIds.length,

@@ -20,7 +20,10 @@
  *   `spliced_health_check_duration_seconds{listener,upstream}` (active checks),
  *   `spliced_info{version,runtime}`, `spliced_ready`,
  *   `spliced_config_generation`, `spliced_start_time_seconds`,
- *   `spliced_access_log_dropped_total{listener}` (HTTP listeners).
+ *   `spliced_access_log_dropped_total{listener}` (HTTP listeners),
+ *   `spliced_listener_tls_bad_hello_total`, `..._tls_hello_timeouts_total` and
+ *   `..._tls_no_route_total{listener}` (TLS passthrough listeners, which
+ *   otherwise have the series of TCP listeners).
  *
  * @module
  */
@@ -35,8 +38,15 @@ export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 const GAUGES = new Set(["connections_active", "pipes_open"]);
 /** Counters only meaningful per worker (the pipe pool is the worker's). */
 const WORKER_ONLY = new Set(["pipes_open"]);
+/** Counters of TLS passthrough listeners only: `spliced_listener_tls_*_total{listener}`, not one per scope. */
+const TLS_FIELDS = ["tls_bad_hello", "tls_hello_timeouts", "tls_no_route"] as const;
+const TLS_HELP: Record<(typeof TLS_FIELDS)[number], string> = {
+  tls_bad_hello: "TLS connections closed for bytes that are not a valid ClientHello (not TLS, malformed, too large)",
+  tls_hello_timeouts: "TLS connections closed because the ClientHello was not complete in clientHelloTimeout",
+  tls_no_route: "TLS connections closed because no route takes their SNI and there is no default route",
+};
 /** Counters with a family of their own (`spliced_access_log_dropped_total{listener}`), not one per scope. */
-const OWN_FAMILY = new Set(["access_log_dropped"]);
+const OWN_FAMILY = new Set(["access_log_dropped", ...TLS_FIELDS]);
 
 const HELP: Record<string, string> = {
   connections_total: "Connections opened",
@@ -207,12 +217,15 @@ export function renderMetrics(stats: StatsSnapshot, hists: HistogramsSnapshot, i
   out.sample("spliced_config_generation", "gauge", "Config generation (1 at start, +1 per reload).", "", stats.generation);
   out.sample("spliced_worker_restarts_total", "counter", "Data-plane workers replaced after a failure.", "", stats.worker_restarts ?? 0);
   out.sample("spliced_workers_down", "gauge", "Data-plane workers that failed and are not running again yet.", "", stats.workers_down ?? 0);
-  const http = (listener: string) => stats.listeners[listener]?.mode !== "tcp";
+  const http = (listener: string) => stats.listeners[listener]?.mode === "http";
   for (const [listener, l] of Object.entries(stats.listeners)) {
     const labels = labelBody({ listener });
     out.counters("listener", labels, l, http(listener));
     const dropHelp = "Access-log lines dropped because the log's target was not taking them fast enough.";
     if (http(listener)) out.sample("spliced_access_log_dropped_total", "counter", dropHelp, labels, l.access_log_dropped ?? 0);
+    if (l.mode === "tls") {
+      for (const f of TLS_FIELDS) out.sample(counterFamily("listener", f), "counter", `${TLS_HELP[f]}, per listener.`, labels, l[f] ?? 0);
+    }
     const h = hists.listeners[listener];
     if (h) out.histograms("listener", labels, hists.bounds, h, http(listener));
   }

@@ -33,8 +33,8 @@ export interface RouteView {
   readonly listener: string;
   readonly mode: string;
   readonly listen: string;
-  /** What the route matches on; `null`: everything. */
-  readonly match: null | { readonly host: string | null; readonly path: string };
+  /** What the route matches on; `null`: everything. A TLS route: its `sni` pattern (null: the default route). */
+  readonly match: null | { readonly host: string | null; readonly path: string } | { readonly sni: string | null };
   /** `upstreams`, or `static:ROOT` for a static file route. */
   readonly target: string;
   /** Upstream ids, as in `/upstreams`. */
@@ -67,7 +67,8 @@ export function routeViews(stats: StatsSnapshot): RouteView[] {
       return [{ id: listener, listener, mode: l.mode, listen: l.listen, match: null, target: "upstreams", upstreams: under(listener) }];
     }
     return routes.filter(([, r]) => r.listener === listener).map(([id, r]) => ({
-      id, listener, mode: l.mode, listen: l.listen, match: { host: r.host, path: r.path }, target: r.target, upstreams: under(id),
+      id, listener, mode: l.mode, listen: l.listen, match: l.mode === "tls" ? { sni: r.host } : { host: r.host, path: r.path },
+      target: r.target, upstreams: under(id),
     }));
   });
 }

@@ -14,6 +14,7 @@ type Listener = Proxy["config"]["listeners"][number];
 /** Where a listener sends: its upstreams, or each route's (`static:ROOT` for files). */
 function targets(l: Listener): string {
   if (l.mode === "tcp") return addresses(l.upstreams);
+  if (l.mode === "tls") return l.routes.map((r) => `${r.sni ?? "default"}=${addresses(r.upstreams)}`).join(" ");
   return l.routes.map((r) => (r.upstreams ? addresses(r.upstreams) : `static:${r.static!.root}`)).join(" ");
 }
 

@@ -36,7 +36,9 @@ const FIELDS: Record<string, Field> = {
   admin: { what: `an object, as { "listen": "127.0.0.1:9090" }` },
   listeners: { what: `a list of listeners, as [{ "listen": "HOST:PORT", "upstreams": ["HOST:PORT"] }]`, missing: `at least one listener, as "listeners": [{ "listen": "HOST:PORT", "upstreams": ["HOST:PORT"] }]` },
   name: { what: "a name of 1-64 letters, digits, _ . -" },
-  mode: { what: `"tcp" or "http"` },
+  mode: { what: `"tcp", "http" or "tls"` },
+  sni: { what: "a server name, as a.example.com, or *.example.net" },
+  clientHelloTimeout: DURATION,
   listen: { what: "HOST:PORT" },
   upstreams: { what: `a list of upstreams, as ["HOST:PORT", ...]`, missing: `at least one upstream, as "upstreams": ["HOST:PORT", ...]` },
   routes: { what: `a list of routes, as [{ "upstreams": ["HOST:PORT"] }]`, missing: `at least one route, as "routes": [{ "upstreams": ["HOST:PORT"] }]` },
@@ -151,7 +153,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** The known keys of the object at `path` (whose value is `obj`), and what kind of object it is. */
-function objectKind(path: Path, obj: unknown): { kind: keyof typeof KEYS; keys: readonly string[] } | undefined {
+function objectKind(path: Path, obj: unknown, root?: unknown): { kind: keyof typeof KEYS; keys: readonly string[] } | undefined {
   const last = path[path.length - 1];
   const parent = path[path.length - 2];
   let kind: keyof typeof KEYS | undefined;
@@ -159,8 +161,10 @@ function objectKind(path: Path, obj: unknown): { kind: keyof typeof KEYS; keys: 
   else if (path.length === 1 && last === "admin") kind = "admin";
   else if (path.length === 2 && parent === "listeners") {
     const mode = (obj as { mode?: unknown } | undefined)?.mode;
-    kind = mode === "http" ? "http" : "tcp";
-  } else if (typeof last === "number" && parent === "routes") kind = "route";
+    kind = mode === "http" ? "http" : mode === "tls" ? "tls" : "tcp";
+  } else if (typeof last === "number" && parent === "routes") {
+    kind = (valueAt(root, path.slice(0, -2)) as { mode?: unknown } | undefined)?.mode === "tls" ? "tlsRoute" : "route";
+  }
   else if (typeof last === "number" && parent === "upstreams") kind = "upstream";
   else if (last === "static") kind = "static";
   else if (last === "requestHeaders" || last === "responseHeaders") kind = "headers";
@@ -172,8 +176,8 @@ function objectKind(path: Path, obj: unknown): { kind: keyof typeof KEYS; keys: 
 const HTTP_ONLY = new Set(KEYS.http.filter((k) => !KEYS.tcp.includes(k)));
 
 /** The message for one unknown key, and the key it makes missing (to report once, not twice). */
-function unknownKey(path: Path, obj: unknown, key: string): { message: string; covers?: string } {
-  const found = objectKind(path, obj);
+function unknownKey(path: Path, obj: unknown, key: string, root?: unknown): { message: string; covers?: string } {
+  const found = objectKind(path, obj, root);
   if (found?.kind === "tcp" && HTTP_ONLY.has(key)) {
     return { message: `unknown key "${key}" for a tcp listener: add "mode": "http" for an HTTP listener`, covers: "upstreams" };
   }
@@ -235,7 +239,8 @@ function translate(issue: Issue, input: unknown): ConfigIssue[] {
     case "invalid_union": {
       const u = issue as Issue & { errors: Issue[][]; discriminator?: string; options?: unknown[] };
       if (u.discriminator !== undefined) {
-        const options = (u.options ?? []).map((o) => JSON.stringify(o)).join(" or ");
+        const shown = (u.options ?? []).map((o) => JSON.stringify(o));
+        const options = shown.length > 2 ? `${shown.slice(0, -1).join(", ")} or ${shown[shown.length - 1]}` : shown.join(" or ");
         return [{ path: at, message: `expected ${options}, got ${show(valueAt(input, path))}` }];
       }
       return unionIssues(u, path, input);
@@ -272,7 +277,7 @@ export function configIssues(issues: readonly z.core.$ZodIssue[], input: unknown
     const path = issue.path as Path;
     const obj = valueAt(input, path) ?? issue.input;
     unknown.set(issue, issue.keys.map((key) => {
-      const { message, covers } = unknownKey(path, obj, key);
+      const { message, covers } = unknownKey(path, obj, key, input);
       if (covers !== undefined) covered.add(formatPath([...path, covers]));
       return { path: formatPath(path), message };
     }));

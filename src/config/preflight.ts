@@ -61,6 +61,10 @@ export async function preflightConfig(config: ValidConfig, options: PreflightOpt
       l.upstreams.forEach((u, k) => upstream(u, `${at}.upstreams[${k}]`));
       return;
     }
+    if (l.mode === "tls") {
+      l.routes.forEach((r, j) => r.upstreams.forEach((u, k) => upstream(u, `${at}.routes[${j}].upstreams[${k}]`)));
+      return;
+    }
     const log = accessLogProblem(l.accessLog);
     if (log) report.errors.push({ path: `${at}.accessLog`, message: log });
     l.routes.forEach((r, j) => {

@@ -228,10 +228,41 @@ export const HttpListenerSchema = z.strictObject({
   ...proxyProtocolKeys,
 }).superRefine(checkProxyProtocol);
 
-/** Schema of one listener: `mode` picks TCP (the default) or HTTP. */
+/** A server name to route TLS on: `a.example.com`, or `*.example.net` for any subdomain. */
+const sniPattern = z.string().regex(/^(\*\.)?([A-Za-z0-9_-]{1,63}\.)*[A-Za-z0-9_-]{1,63}$/, "use a server name, as a.example.com, or *.example.net").max(253);
+
+/** Schema of one TLS route: a server name (none: the default route) and its upstreams. */
+export const TlsRouteSchema = z.strictObject({
+  name: name.optional(),
+  sni: sniPattern.optional(),
+  upstreams: z.array(upstreamEntry).min(1, "needs at least one upstream"),
+  ...balanceKeys("tcp"),
+});
+
+/** Schema of one TLS passthrough listener: routed by the ClientHello's SNI, never decrypted. */
+export const TlsListenerSchema = z.strictObject({
+  ...listenerCommon,
+  mode: z.literal("tls"),
+  routes: z.array(TlsRouteSchema).min(1, "needs at least one route"),
+  idleTimeout: duration(1, 30 * DAY).default(600_000),
+  /** A client that has not sent its whole ClientHello this long after connecting is closed. */
+  clientHelloTimeout: duration(1, DAY).default(5000),
+}).superRefine((l, ctx) => {
+  const seen = new Map<string, number>();
+  l.routes.forEach((r, j) => {
+    const key = r.sni?.toLowerCase() ?? "";
+    const at = seen.get(key);
+    if (at !== undefined) {
+      const what = r.sni === undefined ? "a second default route (no \"sni\")" : `"sni" ${JSON.stringify(r.sni)} repeats`;
+      ctx.addIssue({ code: "custom", path: ["routes", j, ...(r.sni === undefined ? [] : ["sni"])], message: `${what}: routes[${at}] already takes it` });
+    } else seen.set(key, j);
+  });
+});
+
+/** Schema of one listener: `mode` picks TCP (the default), HTTP or TLS. */
 export const ListenerSchema = z.preprocess(
   (v) => (v !== null && typeof v === "object" && !Array.isArray(v) && !("mode" in v) ? { ...v, mode: "tcp" } : v),
-  z.discriminatedUnion("mode", [TcpListenerSchema, HttpListenerSchema]),
+  z.discriminatedUnion("mode", [TcpListenerSchema, HttpListenerSchema, TlsListenerSchema]),
 );
 
 /** Schema of the admin server. */
@@ -332,8 +363,12 @@ export type RouteConfig = z.output<typeof RouteSchema> & { name: string };
 export type TcpListenerConfig = z.output<typeof TcpListenerSchema> & { name: string };
 /** One validated HTTP listener, its routes named. */
 export type HttpListenerConfig = Omit<z.output<typeof HttpListenerSchema>, "routes"> & { name: string; routes: RouteConfig[] };
+/** One validated TLS route, named. */
+export type TlsRouteConfig = z.output<typeof TlsRouteSchema> & { name: string };
+/** One validated TLS passthrough listener, its routes named. */
+export type TlsListenerConfig = Omit<z.output<typeof TlsListenerSchema>, "routes"> & { name: string; routes: TlsRouteConfig[] };
 /** One validated listener. */
-export type ListenerConfig = TcpListenerConfig | HttpListenerConfig;
+export type ListenerConfig = TcpListenerConfig | HttpListenerConfig | TlsListenerConfig;
 /** A validated config whose listeners all have names. */
 export type ValidConfig = Omit<Config, "listeners"> & { listeners: ListenerConfig[] };
 
@@ -344,6 +379,8 @@ export const KEYS = {
   upstream: Object.keys(UpstreamObjectSchema.shape),
   tcp: Object.keys(TcpListenerSchema.shape),
   http: Object.keys(HttpListenerSchema.shape),
+  tls: Object.keys(TlsListenerSchema.shape),
+  tlsRoute: Object.keys(TlsRouteSchema.shape),
   route: Object.keys(RouteSchema.shape),
   static: Object.keys(StaticSchema.shape),
   headers: Object.keys(HeaderOpsSchema.shape),

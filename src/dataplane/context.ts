@@ -54,6 +54,10 @@ export interface ConnectionInfo {
   readonly bytes_upstream_to_client: number;
   readonly bytes_spliced: number;
   readonly bytes_copied: number;
+  /** TLS passthrough: the server name the ClientHello asked for ("" when it sent none). */
+  readonly sni?: string;
+  /** TLS passthrough: the ALPN protocols the ClientHello offered, in its order. */
+  readonly alpn?: readonly string[];
   /** The data-plane worker that holds it (set by the main thread). */
   readonly worker?: number;
 }

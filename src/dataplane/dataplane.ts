@@ -24,6 +24,7 @@ import { PipePool } from "./io/pipe_pool.ts";
 import { CONTROL_SEQ, type WorkerInit } from "./protocol.ts";
 import { type ClientOrigin, proxyAcceptSettings, ProxyHeaderReader } from "./proxy_header.ts";
 import { TcpSession } from "./tcp.ts";
+import { TlsSession, type TlsListenerSettings, tlsSettings } from "./tls.ts";
 
 /** How often timeouts and paused listeners are checked, in ms. */
 const SWEEP_MS = 100;
@@ -200,7 +201,7 @@ export class DataPlane {
         proxyAccept: proxyAcceptSettings(l), sendProxyProtocol: l.sendProxyProtocol,
         balancer: l.group >= 0 ? this.balancers[l.group] : new Balancer([], new Int32Array(0)),
       };
-      const settings = l.http ? this.#httpSettings(common, l.http) : common;
+      const settings = l.http ? this.#httpSettings(common, l.http) : l.tls ? tlsSettings(common, l.tls, this.balancers) : common;
       const accept = (wl: WorkerListener, fd: number) => this.#accepted(wl, fd);
       const wl = new WorkerListener(sys, loop, l.fd, settings, l.maxConnections, active, counters, accept);
       check(`epoll_ctl(listener ${l.name})`, wl.register());
@@ -230,6 +231,8 @@ export class DataPlane {
     const settings = listener.settings;
     const session = "http" in settings
       ? new HttpSession(this.ctx, settings as HttpListenerSettings, fd, origin)
+      : "tls" in settings
+      ? new TlsSession(this.ctx, settings as TlsListenerSettings, fd)
       : new TcpSession(this.ctx, settings, fd, origin);
     this.sessions.add(session);
     session.start();

@@ -82,17 +82,27 @@ export interface ListenerInit {
   /** A stalled destination (zero window, bytes waiting) ends the connection after this long (TCP and HTTP). */
   readonly sendTimeoutMs: number;
   readonly maxConnections: number;
-  readonly mode: "tcp" | "http";
+  readonly mode: "tcp" | "http" | "tls";
   /** TCP: the balancing group of its upstreams. */
   readonly group: number;
   /** HTTP: routes and settings. */
   readonly http: HttpInit | undefined;
+  /** TLS passthrough: routes by SNI and the ClientHello timeout. */
+  readonly tls?: TlsInit | undefined;
   /** Every connection starts with a PROXY header of this version (see src/dataplane/proxy_header.ts). */
   readonly acceptProxyProtocol?: "v1" | "v2" | "any";
   /** Addresses and CIDRs allowed to send that header. */
   readonly trustedProxies?: readonly string[];
   /** TCP: the PROXY header sent first to the upstream. */
   readonly sendProxyProtocol?: "v1" | "v2";
+}
+
+/** TLS passthrough settings of a listener. */
+export interface TlsInit {
+  /** A ClientHello not complete this long after accept closes the connection. */
+  readonly clientHelloTimeoutMs: number;
+  /** Routes by SNI (`host` is the `sni` pattern; undefined for the default route). */
+  readonly routes: readonly RouteInit[];
 }
 
 /** Everything a worker needs to start. */

@@ -35,6 +35,9 @@ export const FIELDS = [
   "upstream_timeouts",
   "retries",
   "access_log_dropped",
+  "tls_bad_hello",
+  "tls_hello_timeouts",
+  "tls_no_route",
   "proxy_protocol_refused",
   "proxy_protocol_untrusted",
 ] as const;

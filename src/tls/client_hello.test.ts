@@ -169,7 +169,7 @@ async function realHello(options: tls.ConnectionOptions): Promise<Uint8Array> {
   const got = new Promise<Uint8Array>((r) => (resolveBytes = r));
   const server = net.createServer((s) => {
     const chunks: Buffer[] = [];
-    s.on("data", (d) => {
+    s.on("data", (d: Buffer) => {
       chunks.push(d);
       const all = new Uint8Array(Buffer.concat(chunks));
       if (readClientHello(all, 0, all.length, LIMIT, new ClientHello()) !== HELLO_NEED_MORE) {
