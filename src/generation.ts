@@ -9,6 +9,7 @@
  */
 import { formatEndpoint } from "../ffi/sockaddr.ts";
 import type { Sys } from "../ffi/sys.ts";
+import { isIP } from "node:net";
 import { parseHostPort, resolveHost } from "./address.ts";
 import { allocateUpstreamControl, CONTROL_SLOTS, S_HEALTH, S_STATE, S_WEIGHT } from "./balance/balancer.ts";
 import { type BalanceInit, ROUND_ROBIN } from "./balance/policies.ts";
@@ -56,13 +57,25 @@ export interface Topology {
   readonly balance: BalanceInit[];
 }
 
+/**
+ * How upstream host names become members. Without `addresses` (no `dns` block)
+ * a name is one member, its first address, id `prefix/host:port`; with it each
+ * address is one, id `prefix/host:port#ip` (IP literals keep `prefix/ip:port`).
+ * Ids in `removed` are left out (removed through the admin API).
+ */
+export interface Resolution {
+  readonly addresses?: (host: string) => Promise<string[]>;
+  readonly removed?: ReadonlySet<string>;
+}
+
 /** Resolves every upstream and numbers groups and routes. */
-export async function resolveTopology(config: ValidConfig): Promise<Topology> {
+export async function resolveTopology(config: ValidConfig, how: Resolution = {}): Promise<Topology> {
   const t: Topology = { upstreams: [], groups: [], routes: [], listenerGroups: [], balance: [] };
+  const addGroup = (entries: readonly UpstreamEntry[], prefix: string, balance: BalanceInit) => addGroupTo(t, how, entries, prefix, balance);
   let routeIndex = 0;
   for (const l of config.listeners) {
     if (l.mode === "tcp") {
-      t.listenerGroups.push(await addGroup(t, l.upstreams, l.name, { policy: l.balance, hashKey: l.hashKey }));
+      t.listenerGroups.push(await addGroup(l.upstreams, l.name, { policy: l.balance, hashKey: l.hashKey }));
       t.routes.push([]);
       continue;
     }
@@ -71,7 +84,7 @@ export async function resolveTopology(config: ValidConfig): Promise<Topology> {
       const routes: RouteInit[] = [];
       for (const r of l.routes) {
         const id = `${l.name}/${r.name}`;
-        const group = await addGroup(t, r.upstreams, id, { policy: r.balance, hashKey: r.hashKey });
+        const group = await addGroup(r.upstreams, id, { policy: r.balance, hashKey: r.hashKey });
         routes.push(tlsRouteInit(routeIndex++, id, r.sni, group));
       }
       t.routes.push(routes);
@@ -81,7 +94,7 @@ export async function resolveTopology(config: ValidConfig): Promise<Topology> {
     const routes: RouteInit[] = [];
     for (const r of l.routes) {
       const id = `${l.name}/${r.name}`;
-      const group = r.upstreams ? await addGroup(t, r.upstreams, id, { policy: r.balance, hashKey: r.hashKey }) : -1;
+      const group = r.upstreams ? await addGroup(r.upstreams, id, { policy: r.balance, hashKey: r.hashKey }) : -1;
       routes.push({
         index: routeIndex++, id, host: r.host, path: r.path, stripPrefix: r.stripPrefix, group,
         staticRoot: r.static?.root, staticIndex: r.static?.index ?? "index.html",
@@ -95,14 +108,21 @@ export async function resolveTopology(config: ValidConfig): Promise<Topology> {
   return t;
 }
 
-async function addGroup(t: Topology, entries: readonly UpstreamEntry[], prefix: string, balance: BalanceInit = ROUND_ROBIN): Promise<number> {
+async function addGroupTo(
+  t: Topology, how: Resolution, entries: readonly UpstreamEntry[], prefix: string, balance: BalanceInit = ROUND_ROBIN,
+): Promise<number> {
   const group = t.groups.length;
   const members: number[] = [];
   for (const entry of entries) {
     const { address: text, weight, backup } = upstreamEntryOf(entry);
     const { host, port } = parseHostPort(text);
-    members.push(t.upstreams.length);
-    t.upstreams.push({ index: t.upstreams.length, id: `${prefix}/${text}`, host: await resolveHost(host), port, group, weight, backup });
+    const each = how.addresses && !isIP(host);
+    for (const ip of each ? await how.addresses!(host) : [await resolveHost(host)]) {
+      const id = each ? `${prefix}/${text}#${ip}` : `${prefix}/${text}`;
+      if (how.removed?.has(id)) continue;
+      members.push(t.upstreams.length);
+      t.upstreams.push({ index: t.upstreams.length, id, host: ip, port, group, weight, backup });
+    }
   }
   t.groups.push(members);
   t.balance.push(balance);
@@ -119,7 +139,7 @@ export function bindAll(sys: Sys, config: ValidConfig, previous?: Generation, sh
   const opened: number[] = [];
   try {
     for (const l of config.listeners) {
-      const old = previous && findByListen(previous, l.listen);
+      const old = previous && findByListen(previous, l.listen, l.name);
       const b = old ? reuse(sys, old, config.workers, l.backlog, opened) : bindListener(sys, parseHostPort(l.listen), config.workers, l.backlog, shared);
       if (!old) opened.push(...b.fds);
       bound.set(l.name, b);
@@ -131,9 +151,13 @@ export function bindAll(sys: Sys, config: ValidConfig, previous?: Generation, sh
   }
 }
 
-/** The previous sockets bound where `listen` asks: same text, or same address and non-zero port. */
-function findByListen(gen: Generation, listen: string): BoundListener | undefined {
-  const l = gen.config.listeners.find((x) => x.listen === listen);
+/**
+ * The previous sockets bound where `listen` asks: same text (the listener of the same name first:
+ * two listeners may both say `127.0.0.1:0`), or same address and non-zero port.
+ */
+function findByListen(gen: Generation, listen: string, name: string): BoundListener | undefined {
+  const all = gen.config.listeners;
+  const l = all.find((x) => x.listen === listen && x.name === name) ?? all.find((x) => x.listen === listen);
   if (l) return gen.bound.get(l.name);
   const { host, port } = parseHostPort(listen);
   if (port === 0) return undefined;

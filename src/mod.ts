@@ -18,6 +18,7 @@
  * @module
  */
 export { startProxy, type Proxy, type StartOptions, type UpstreamState, type ValidConfig } from "./proxy.ts";
+export { UpstreamChangeError, type UpstreamRequest } from "./discovery/live.ts";
 export { loadConfigFile, validateConfig, type Config, type ConfigInput, type ListenerConfig } from "./config.ts";
 export { adminApp, type AdminOptions } from "./admin/app.ts";
 export type { Counters, StatsSnapshot } from "./stats/aggregate.ts";

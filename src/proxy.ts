@@ -8,6 +8,7 @@
 import type { IpEndpoint } from "../ffi/sockaddr.ts";
 import process from "node:process";
 import { loadSys, type Sys } from "../ffi/mod.ts";
+import { ResolveError } from "./errors.ts";
 import { CONTROL_SLOTS, DISABLED, DRAINING } from "./balance/balancer.ts";
 import { assertPreflight, loadConfigFile, validateConfig, type ConfigInput, type ValidConfig } from "./config.ts";
 import type { ConnectionInfo } from "./dataplane/context.ts";
@@ -22,9 +23,13 @@ import { S_ACTIVE } from "./balance/balancer.ts";
 import { HealthMonitor } from "./health/monitor.ts";
 import { readinessReasons } from "./health/readiness.ts";
 import { applyHealthSettings, healthTargets } from "./health/settings.ts";
+import { DnsDiscovery } from "./discovery/dns.ts";
+import { checkAddRequest, UpstreamChangeError, withAdditions, type AddedUpstream, type UpstreamRequest } from "./discovery/live.ts";
+import type { Resolution } from "./generation.ts";
 import { handOver, readUpgradePid, removePidFile, writePidFile } from "./upgrade.ts";
 
 export type { ValidConfig };
+export type { UpstreamRequest };
 export type { ConnectionInfo };
 
 /** Upstream states as shown in `/stats` and `/upstreams`. */
@@ -75,6 +80,19 @@ export interface Proxy {
   /** Sets an upstream's weight (0-1000); false if unknown. */
   setUpstreamWeight(id: string, weight: number): boolean;
   /**
+   * Adds an upstream on every worker (a new generation of the running config
+   * plus this change; open connections kept). Resolves with the ids of its
+   * members (one, or one per address with `dns`). Throws UpstreamChangeError.
+   * Forgotten on restart and on a reload from the file unless the file has it.
+   */
+  addUpstream(request: UpstreamRequest): Promise<string[]>;
+  /**
+   * Drains an upstream, then removes it: new connections stop at once, open
+   * ones finish. False if unknown; throws UpstreamChangeError (kind `last`)
+   * for the last member of its group. Forgotten on restart and reload.
+   */
+  removeUpstream(id: string): Promise<boolean>;
+  /**
    * Applies a new config (by default: re-reads `configPath`) without dropping
    * open connections. Throws ConfigError and changes nothing when it is invalid.
    */
@@ -103,17 +121,22 @@ export async function startProxy(input: ConfigInput | ValidConfig, options: Star
   const oldPid = options.upgradeFrom === undefined ? undefined : readUpgradePid(options.upgradeFrom);
   const sys = await loadSys();
   raiseFileLimit(sys);
-  const topology = await resolveTopology(config);
+  let proxy: RunningProxy | undefined;
+  const dns = config.dns && new DnsDiscovery(config.dns, () => proxy?.rediscover() ?? Promise.resolve());
+  const topology = await resolveTopology(config, { addresses: dns && ((h) => dns.addresses(h)) }).catch((err) => {
+    dns?.close();
+    throw err;
+  });
   applyHealthSettings(config, topology);
   const bound = bindAll(sys, config, undefined, oldPid !== undefined);
   let admin: AdminServer | undefined;
-  let proxy: RunningProxy | undefined;
   try {
     admin = await startAdmin(config, oldPid !== undefined);
     const gen = await launch(sys, 1, config, bound, topology);
-    proxy = new RunningProxy(sys, gen, admin, options);
+    proxy = new RunningProxy(sys, gen, admin, options, dns);
     if (options.pidFile !== undefined) writePidFile(options.pidFile);
   } catch (err) {
+    dns?.close();
     if (proxy) await proxy.close(0);
     else for (const b of bound.values()) for (const fd of b.fds) sys.close(fd);
     await admin?.close();
@@ -154,13 +177,22 @@ class RunningProxy implements Proxy {
 
   readonly configPath: string | undefined;
   readonly #pidFile: string | undefined;
+  /** The config as given (file or object), without the run-time changes below. */
+  #base: ValidConfig;
+  /** Upstreams added at run time, and ids removed: forgotten by a reload. */
+  #added: AddedUpstream[] = [];
+  #removed = new Set<string>();
+  #dns: DnsDiscovery | undefined;
 
   constructor(
     private readonly sys: Sys,
     private current: Generation,
     private admin: AdminServer | undefined,
     options: StartOptions,
+    dns?: DnsDiscovery,
   ) {
+    this.#base = current.config;
+    this.#dns = dns;
     this.closed = new Promise<void>((resolve) => (this.#markClosed = resolve));
     this.configPath = options.configPath;
     this.#pidFile = options.pidFile;
@@ -245,7 +277,47 @@ class RunningProxy implements Proxy {
   }
 
   reload(input?: ConfigInput): Promise<ValidConfig> {
-    const next = this.#reloading.then(() => this.#reload(input));
+    return this.#queue(() => this.#reload(input));
+  }
+
+  addUpstream(request: UpstreamRequest): Promise<string[]> {
+    return this.#queue(async () => {
+      const add = checkAddRequest(this.#base, { ...request });
+      const id = `${add.prefix}/${add.entry.address}`;
+      const members = () => this.current.upstreams.filter((u) => u.id === id || u.id.startsWith(`${id}#`)).map((u) => u.id);
+      if (members().length) throw new UpstreamChangeError("exists", "address", `address: ${id} is already an upstream`);
+      const removed = new Set([...this.#removed].filter((r) => r !== id && !r.startsWith(`${id}#`)));
+      await this.#apply(this.#base, [...this.#added, add], removed).catch((err) => {
+        throw err instanceof ResolveError ? new UpstreamChangeError("invalid", "address", `address: ${err.message}`) : err;
+      });
+      return members();
+    });
+  }
+
+  removeUpstream(id: string): Promise<boolean> {
+    return this.#queue(async () => {
+      const u = this.current.upstreams.find((x) => x.id === id);
+      if (!u) return false;
+      if (!this.current.upstreams.some((x) => x.group === u.group && x.id !== id)) {
+        throw new UpstreamChangeError("last", "id", `${id} is the last upstream of its group: add another first`);
+      }
+      Atomics.store(this.current.control, u.index * CONTROL_SLOTS, DRAINING);
+      const added = this.#added.filter((a) => `${a.prefix}/${a.entry.address}` !== id);
+      const removed = added.length < this.#added.length ? this.#removed : new Set([...this.#removed, id]);
+      await this.#apply(this.#base, added, removed);
+      return true;
+    });
+  }
+
+  /** DNS answers changed: rebuild the upstreams from the last good sets. */
+  rediscover(): Promise<unknown> {
+    return this.#queue(() => this.#apply(this.#base, this.#added, this.#removed)).catch((err) => {
+      if (!this.#closing) console.error(`spliced: dns: upstreams not updated: ${(err as Error).message}`);
+    });
+  }
+
+  #queue<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.#reloading.then(task);
     this.#reloading = next.catch(() => {});
     return next;
   }
@@ -271,8 +343,25 @@ class RunningProxy implements Proxy {
     if (this.#closing) throw new Error("the proxy is shutting down");
     const config = input === undefined ? this.#readConfigFile() : validateConfig(input, "reload");
     await assertPreflight(config, input === undefined ? this.configPath! : "reload");
+    const dns = config.dns && new DnsDiscovery(config.dns, () => this.rediscover());
+    try {
+      await this.#apply(config, [], new Set(), dns);
+    } catch (err) {
+      dns?.close();
+      throw err;
+    }
+    this.#dns?.close();
+    this.#dns = dns;
+    return config;
+  }
+
+  /** Runs `base` plus run-time changes as a new generation; on success they become the current ones. */
+  async #apply(base: ValidConfig, added: AddedUpstream[], removed: Set<string>, dns = this.#dns): Promise<ValidConfig> {
+    if (this.#closing) throw new Error("the proxy is shutting down");
+    const config = withAdditions(base, added);
+    const how: Resolution = { addresses: dns && ((h) => dns.addresses(h)), removed };
     const old = this.current;
-    const topology = await resolveTopology(config);
+    const topology = await resolveTopology(config, how);
     applyHealthSettings(config, topology);
     const bound = bindAll(this.sys, config, old);
     let next: Generation;
@@ -283,6 +372,9 @@ class RunningProxy implements Proxy {
       throw err;
     }
     this.current = next;
+    this.#base = base;
+    this.#added = added;
+    this.#removed = removed;
     this.#health.attach(next.control, healthTargets(config, topology));
     this.#retiring.add(old);
     const { detached, finished } = retire(old, unusedSockets(old, next), this.sys);
@@ -305,6 +397,7 @@ class RunningProxy implements Proxy {
 
   async #shutdown(graceMs: number): Promise<void> {
     await this.#reloading;
+    this.#dns?.close();
     this.#health.close();
     const gens = [...this.#retiring, this.current];
     await Promise.all(gens.map((g) => shutdownGeneration(g, graceMs)));

@@ -374,7 +374,7 @@ test("admin hardening: a wrong method on a known path is 405 with Allow; unknown
       ["GET", `/upstreams/${id}/disable`, "POST"], ["GET", `/upstreams/${id}/weight`, "PUT"],
       ["POST", `/upstreams/${id}/weight`, "PUT"], ["GET", "/reload", "POST"], ["GET", "/shutdown", "POST"],
       ["POST", "/stats", "GET, HEAD"], ["POST", "/metrics", "GET, HEAD"], ["PUT", "/config", "GET, HEAD"],
-      ["DELETE", "/upstreams", "GET, HEAD"], ["POST", `/upstreams/${id}`, "GET, HEAD"], ["POST", "/events", "GET, HEAD"],
+      ["DELETE", "/upstreams", "GET, HEAD, POST"], ["POST", `/upstreams/${id}`, "GET, HEAD, DELETE"], ["POST", "/events", "GET, HEAD"],
     ];
     for (const [method, path, allow] of cases) {
       const r = await call(s.base, method, path, AUTH);

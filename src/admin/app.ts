@@ -12,7 +12,8 @@
  * Reads: `GET /stats`, `/stats/connections?limit=`, `/upstreams`, `/upstreams/:id`,
  * `/routes`, `/config`, `/metrics` (Prometheus), `/events` (SSE), `/healthz`, `/ready`.
  * Control (bearer token always): `POST /upstreams/:id/drain|enable|disable`,
- * `PUT /upstreams/:id/weight`, `POST /reload`, `POST /shutdown`.
+ * `PUT /upstreams/:id/weight`, `POST /upstreams` (add), `DELETE /upstreams/:id` (drain, then remove),
+ * `POST /reload`, `POST /shutdown`.
  * Dashboard: `GET /`. Upstream ids (`listener/host:port`) may be sent URL-encoded.
  *
  * @module
@@ -115,7 +116,9 @@ export function createAdmin(proxy: Proxy, options: AdminOptions = {}): Admin {
   app.route("/", readRoutes(proxy, read));
   app.route("/", controlRoutes(proxy, control, log));
   if (testHooksEnabled()) app.route("/", debugRoutes(proxy, control, log));
-  app.route("/", methodNotAllowed(["/", "/assets/:name", "/healthz", "/ready", "/metrics", "/events", ...READ_PATHS], "GET, HEAD"));
+  const reads = READ_PATHS.filter((p) => p !== "/upstreams");
+  app.route("/", methodNotAllowed(["/", "/assets/:name", "/healthz", "/ready", "/metrics", "/events", ...reads], "GET, HEAD"));
+  app.route("/", methodNotAllowed(["/upstreams"], "GET, HEAD, POST"));
   app.route("/", methodNotAllowed(["/reload", "/shutdown", ...(testHooksEnabled() ? ["/debug/worker-fault"] : [])], "POST"));
 
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));

@@ -8,6 +8,9 @@
  * - `POST /upstreams/:id/disable`: out of service (maintenance); open ones finish too.
  * - `POST /upstreams/:id/enable`: back in the rotation.
  * - `PUT /upstreams/:id/weight` `{"weight": 0-1000}`.
+ * - `POST /upstreams` `{"listener", "route"?, "address", "weight"?, "backup"?}`: 201 with the
+ *   new ids, on every worker; forgotten on restart or reload unless the file has it.
+ * - `DELETE /upstreams/:id`: 202; no new connections at once, open ones finish, then it is gone.
  * - `POST /reload`: re-read and apply the config file; 400 `invalid_config` with
  *   the same field errors as `spliced check` when it is invalid (nothing changes).
  * - `POST /shutdown`: 202, then a graceful close (grace period of the config).
@@ -16,7 +19,8 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { ConfigError } from "../errors.ts";
-import type { Proxy, UpstreamState } from "../proxy.ts";
+import { UpstreamChangeError } from "../discovery/live.ts";
+import type { Proxy, UpstreamRequest, UpstreamState } from "../proxy.ts";
 import { AdminError, badField } from "./errors.ts";
 import { splitAction, upstreamMethod } from "./methods.ts";
 import { unknownUpstream } from "./reads.ts";
@@ -74,6 +78,19 @@ export function controlRoutes(proxy: Proxy, guard: MiddlewareHandler, log: (line
     log(`upstream ${id}: weight ${weight}`);
     return answer(c, id);
   });
+  app.post("/upstreams", guard, async (c) => {
+    const body = await readJsonObject(c);
+    const ids = await proxy.addUpstream(body as unknown as UpstreamRequest).catch(changeError);
+    log(`upstream added: ${ids.join(", ")}`);
+    const stats = proxy.stats();
+    return c.json({ id: ids[0] ?? null, ids, upstreams: ids.map((id) => upstreamView(stats, id) ?? null) }, 201);
+  });
+  app.delete("/upstreams/:id{.+}", upstreamMethod(), guard, async (c) => {
+    const { id } = splitAction(c.req.param("id") ?? "");
+    if (!(await proxy.removeUpstream(id).catch(changeError))) throw unknownUpstream(id);
+    log(`upstream ${id}: draining, removed`);
+    return c.json({ status: "removing", id }, 202);
+  });
   app.post("/reload", guard, async (c) => {
     if (proxy.configPath === undefined) {
       throw new AdminError(409, "no_config_file", "nothing to reload: the proxy was not started from a config file");
@@ -96,6 +113,13 @@ export function controlRoutes(proxy: Proxy, guard: MiddlewareHandler, log: (line
     return c.json({ status: "shutting_down", grace_period_seconds: grace }, 202);
   });
   return app;
+}
+
+/** UpstreamChangeError as the admin error: 400 naming the field, 409 for a conflict. */
+function changeError(err: unknown): never {
+  if (!(err instanceof UpstreamChangeError)) throw err;
+  if (err.kind === "invalid") throw badField(err.field, err.message.slice(err.field.length + 2));
+  throw new AdminError(409, err.kind === "exists" ? "upstream_exists" : "last_upstream", err.message);
 }
 
 function reloadError(err: unknown): AdminError {

@@ -27,13 +27,13 @@ export function splitAction(param: string): { id: string; action?: string } {
 /** The methods `/upstreams/PARAM` answers. */
 export function upstreamAllow(param: string): string {
   const { action } = splitAction(param);
-  return action === undefined ? "GET, HEAD" : UPSTREAM_ACTIONS[action];
+  return action === undefined ? "GET, HEAD, DELETE" : UPSTREAM_ACTIONS[action];
 }
 
 /** The 405 for this request (and its `Allow` header). */
 export function wrongMethod(c: Context, allow: string): AdminError {
   c.header("allow", allow);
-  return new AdminError(405, "method_not_allowed", `${c.req.method} ${c.req.path}: use ${allow.replace(", ", " or ")}`, { allow });
+  return new AdminError(405, "method_not_allowed", `${c.req.method} ${c.req.path}: use ${allow.replace(/, (?=[^,]*$)/, " or ")}`, { allow });
 }
 
 /** Middleware: 405 unless `/upstreams/:id` names an action served by this request's method. */

@@ -159,6 +159,7 @@ function objectKind(path: Path, obj: unknown, root?: unknown): { kind: keyof typ
   let kind: keyof typeof KEYS | undefined;
   if (path.length === 0) kind = "root";
   else if (path.length === 1 && last === "admin") kind = "admin";
+  else if (path.length === 1 && last === "dns") kind = "dns";
   else if (path.length === 2 && parent === "listeners") {
     const mode = (obj as { mode?: unknown } | undefined)?.mode;
     kind = mode === "http" ? "http" : mode === "tls" ? "tls" : "tcp";

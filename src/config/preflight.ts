@@ -20,6 +20,7 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { isIP } from "node:net";
 import { dirname, resolve } from "node:path";
+import { addressResolver } from "../discovery/resolver.ts";
 import { addressesOverlap, checkListenAddress, DNS_TIMEOUT_MS, formatHostPort, parseHostPort, resolveHost } from "../address.ts";
 import { ConfigError, ResolveError, UnresolvedError, type ConfigIssue } from "../errors.ts";
 import { RESERVED_HEADERS } from "../http/rewrite.ts";
@@ -47,7 +48,7 @@ export interface PreflightOptions {
 /** Runs every preflight check of `config`; never throws for a problem of the config. */
 export async function preflightConfig(config: ValidConfig, options: PreflightOptions = {}): Promise<PreflightReport> {
   const report: PreflightReport = { errors: [], unresolved: [], warnings: [] };
-  const lookup = cachedResolver(options);
+  const lookup = cachedResolver(options, config.dns?.servers);
   const pending: Promise<void>[] = [];
   const upstream = (entry: UpstreamEntry, path: string) => {
     pending.push(lookup(parseHostPort(upstreamEntryOf(entry).address).host).then(
@@ -139,8 +140,10 @@ function resolveMessage(err: unknown): string {
   return err instanceof ResolveError ? err.message : `cannot resolve: ${(err as Error)?.message ?? err}`;
 }
 
-function cachedResolver(options: PreflightOptions): (host: string) => Promise<string> {
-  const resolveOne = options.resolve ?? resolveHost;
+/** `dnsServers` (the config's `dns.servers`): ask those, as the proxy will, unless `options.resolve` is given. */
+function cachedResolver(options: PreflightOptions, dnsServers?: readonly string[]): (host: string) => Promise<string> {
+  const viaServers = dnsServers && ((host: string, t: number) => addressResolver(dnsServers, t)(host).then((all) => all[0]));
+  const resolveOne = options.resolve ?? viaServers ?? resolveHost;
   const timeout = options.dnsTimeoutMs ?? DNS_TIMEOUT_MS;
   const cache = new Map<string, Promise<string>>();
   return (host) => {

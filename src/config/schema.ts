@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { addressesOverlap, checkListenAddress, checkUpstreamAddress, formatHostPort, parseHostPort, type HostPort } from "../address.ts";
@@ -237,6 +238,8 @@ export const TlsRouteSchema = z.strictObject({
   sni: sniPattern.optional(),
   upstreams: z.array(upstreamEntry).min(1, "needs at least one upstream"),
   ...balanceKeys("tcp"),
+  /** Active and passive checks of this route's upstreams (a TCP connect, or `http` for a plain-HTTP health port). */
+  healthCheck: HealthCheckSchema.optional(),
 });
 
 /** Schema of one TLS passthrough listener: routed by the ClientHello's SNI, never decrypted. */
@@ -278,12 +281,29 @@ export const AdminSchema = z.strictObject({
   maxEventStreams: z.number().int().min(1).max(10_000).default(64),
 });
 
+/** A DNS server: an IP literal and a port. */
+const dnsServer = z.string().refine((text) => {
+  try {
+    return isIP(parseHostPort(text).host) !== 0;
+  } catch {
+    return false;
+  }
+}, "expected IP:PORT of a DNS server, e.g. 127.0.0.1:53 or [::1]:53");
+
+/** Schema of DNS discovery: upstreams given by host name are re-resolved every `refresh`. */
+export const DnsSchema = z.strictObject({
+  refresh: duration(100, DAY).default(30_000),
+  /** Servers asked instead of the system resolver. */
+  servers: z.array(dnsServer).min(1, "needs at least one server").optional(),
+});
+
 /** Schema of the whole config. */
 export const ConfigSchema = z.strictObject({
   workers: z.number().int().min(1).max(256).default(() => availableParallelism()),
   pipeSize: size(4096, 1 << 30).default(1 << 20),
   gracePeriod: duration(0, DAY).default(30_000),
   admin: AdminSchema.optional(),
+  dns: DnsSchema.optional(),
   listeners: z.array(ListenerSchema).min(1, "needs at least one listener"),
 }).superRefine((cfg, ctx) => {
   uniqueNames(cfg, ctx);
@@ -376,6 +396,7 @@ export type ValidConfig = Omit<Config, "listeners"> & { listeners: ListenerConfi
 export const KEYS = {
   root: Object.keys(ConfigSchema.shape),
   admin: Object.keys(AdminSchema.shape),
+  dns: Object.keys(DnsSchema.shape),
   upstream: Object.keys(UpstreamObjectSchema.shape),
   tcp: Object.keys(TcpListenerSchema.shape),
   http: Object.keys(HttpListenerSchema.shape),
