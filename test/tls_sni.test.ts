@@ -337,3 +337,37 @@ test("tls sni: examples/tls.json passes spliced check; TLS config mistakes name 
   assert.equal(dup.code, 2);
   assert.match(dup.stderr, /listeners\[0\]\.routes\[1\]\.sni: "sni" "A\.example\.com" repeats: routes\[0\] already takes it/);
 });
+
+test("tls: a route's healthCheck marks a dead upstream down; connections go to the live one", { timeout: 60_000 }, async () => {
+  const live = await tlsUpstream("a");
+  const dead = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+  const tmp = mkdtempSync(join(tmpdir(), "spliced-tls-health-"));
+  const file = join(tmp, "tls.json");
+  writeFileSync(file, JSON.stringify({
+    workers: 1, admin: { listen: "127.0.0.1:0" },
+    listeners: [{
+      name: "tls", mode: "tls", listen: "127.0.0.1:0",
+      routes: [{ name: "a", sni: "a.example.com", upstreams: [`127.0.0.1:${dead}`, `127.0.0.1:${live.port}`],
+        healthCheck: { interval: "200ms", timeout: "200ms", rise: 1, fall: 1 } }],
+    }],
+  }));
+  const p = await startSpliced(["--config", file]);
+  try {
+    const health = async () => {
+      const ups = (await p.stats()).upstreams as Record<string, { health: string }>;
+      return Object.fromEntries(Object.entries(ups).map(([id, u]) => [id.slice(id.lastIndexOf(":") + 1), u.health]));
+    };
+    assert.ok(await eventually(async () => (await health())[String(dead)] === "down"), JSON.stringify(await health()));
+    for (let i = 0; i < 6; i++) assert.equal((await talk(p.port, "a.example.com", "a")).upstream, "a");
+    assert.equal(live.connections, 6, "every connection reached the live upstream");
+  } finally {
+    await p.stop();
+    await live.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});

@@ -132,9 +132,7 @@ export class TcpSession implements Handler, Session {
     if (r === TUNNEL_YIELD) this.ctx.runLater(this);
     else if (r === TUNNEL_RESET) {
       this.#count(F.errors, 1, true);
-      const { forward, backward } = this.#tunnel;
-      // The upstream's side failed: a write to it (forward, at dst) or a read from it (backward, at src).
-      if ((forward.errno !== 0 && forward.failedAtDst) || (backward.errno !== 0 && !backward.failedAtDst)) this.#connector.report(false);
+      if (this.#tunnel.farSideFailed()) this.#connector.report(false);
       this.#close(false);
     } else if (r === TUNNEL_DONE) this.#close(false);
   }

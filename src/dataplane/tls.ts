@@ -192,6 +192,7 @@ export class TlsSession implements Handler, Session {
     if (r === TUNNEL_YIELD) this.ctx.runLater(this);
     else if (r === TUNNEL_RESET) {
       this.#count(F.errors, 1, true);
+      if (this.#tunnel.farSideFailed()) this.#connector.report(false);
       this.#close(false);
     } else if (r === TUNNEL_DONE) this.#close(false);
   }

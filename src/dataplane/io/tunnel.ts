@@ -35,6 +35,15 @@ export class Tunnel {
     backward.remaining = UNTIL_EOF;
   }
 
+  /**
+   * After TUNNEL_RESET: whether the far side (the forward destination, the
+   * backward source: the upstream) is the one that failed, for passive health.
+   */
+  farSideFailed(): boolean {
+    const { forward, backward } = this;
+    return (forward.errno !== 0 && forward.failedAtDst) || (backward.errno !== 0 && !backward.failedAtDst);
+  }
+
   /** Moves both directions as far as they go now. */
   step(ctx: IoContext): TunnelResult {
     let yielded = false;
