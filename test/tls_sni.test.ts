@@ -371,3 +371,50 @@ test("tls: a route's healthCheck marks a dead upstream down; connections go to t
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test("tls: a PROXY header before the ClientHello names the client; sendProxyProtocol passes it on", { timeout: 60_000 }, async () => {
+  const lines: string[] = [];
+  const raw = net.createServer((s) => {
+    let got = Buffer.alloc(0);
+    s.on("data", (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      const nl = got.indexOf("\r\n");
+      if (nl >= 0 && lines.length === 0) {
+        lines.push(got.subarray(0, nl).toString());
+        s.destroy();
+      }
+    });
+    s.on("error", () => {});
+  });
+  await new Promise<void>((r) => raw.listen(0, "127.0.0.1", () => r()));
+  const rawPort = (raw.address() as net.AddressInfo).port;
+  const tmp = mkdtempSync(join(tmpdir(), "spliced-tls-proxy-"));
+  const file = join(tmp, "tls.json");
+  writeFileSync(file, JSON.stringify({
+    workers: 1, admin: { listen: "127.0.0.1:0" },
+    listeners: [{
+      name: "tls", mode: "tls", listen: "127.0.0.1:0", acceptProxyProtocol: "v1", trustedProxies: ["127.0.0.1/32"],
+      sendProxyProtocol: "v1", routes: [{ upstreams: [`127.0.0.1:${rawPort}`] }],
+    }],
+  }));
+  const p = await startSpliced(["--config", file]);
+  try {
+    const socket = net.connect(p.port, "127.0.0.1");
+    await new Promise<void>((r) => socket.once("connect", () => r()));
+    socket.write("PROXY TCP4 203.0.113.7 127.0.0.1 5555 443\r\n");
+    const c = tls.connect({ socket, servername: "a.example.com", rejectUnauthorized: false });
+    c.on("error", () => {});
+    assert.ok(await eventually(() => lines.length === 1), "the upstream got a header line");
+    assert.match(lines[0], /^PROXY TCP4 203\.0\.113\.7 127\.0\.0\.1 5555 443$/);
+    c.destroy();
+    // An untrusted source (anything but 127.0.0.1) is refused: connect from 127.0.0.2.
+    const untrusted = net.connect({ port: p.port, host: "127.0.0.1", localAddress: "127.0.0.2" });
+    untrusted.on("error", () => {});
+    await closedByPeer(untrusted);
+    assert.ok(await eventually(async () => (await p.stats()).totals.proxy_protocol_untrusted === 1));
+  } finally {
+    await p.stop();
+    await new Promise<void>((r) => raw.close(() => r()));
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});

@@ -250,7 +250,9 @@ export const TlsListenerSchema = z.strictObject({
   idleTimeout: duration(1, 30 * DAY).default(600_000),
   /** A client that has not sent its whole ClientHello this long after connecting is closed. */
   clientHelloTimeout: duration(1, DAY).default(5000),
+  ...proxyProtocolKeys,
 }).superRefine((l, ctx) => {
+  checkProxyProtocol(l, ctx);
   const seen = new Map<string, number>();
   l.routes.forEach((r, j) => {
     const key = r.sni?.toLowerCase() ?? "";

@@ -232,7 +232,7 @@ export class DataPlane {
     const session = "http" in settings
       ? new HttpSession(this.ctx, settings as HttpListenerSettings, fd, origin)
       : "tls" in settings
-      ? new TlsSession(this.ctx, settings as TlsListenerSettings, fd)
+      ? new TlsSession(this.ctx, settings as TlsListenerSettings, fd, origin)
       : new TcpSession(this.ctx, settings, fd, origin);
     this.sessions.add(session);
     session.start();

@@ -18,13 +18,14 @@
 import { EAGAIN } from "../../ffi/constants.ts";
 import { formatEndpoint } from "../../ffi/sockaddr.ts";
 import { clientKey } from "../balance/client_key.ts";
-import { KEY_CLIENT_IP } from "../balance/hashkey.ts";
+import { addressKey, KEY_CLIENT_IP } from "../balance/hashkey.ts";
 import { observe } from "../stats/histogram.ts";
 import { F, H } from "../stats/layout.ts";
 import { ClientHello, HELLO_NEED_MORE, HELLO_OK, MAX_HELLO_BYTES, readClientHello } from "../tls/client_hello.ts";
 import { SniRouter } from "../tls/sni_router.ts";
 import type { ConnectionInfo, ListenerSettings, Session, WorkerContext } from "./context.ts";
 import { Endpoint } from "./io/endpoint.ts";
+import { type ClientOrigin, ProxyHeaderSource } from "./proxy_header.ts";
 import { InBuffer } from "./io/inbuf.ts";
 import { type Handler, SOCKET_EVENTS } from "./io/loop.ts";
 import { peerAddress, setNoDelay } from "./io/sockets.ts";
@@ -78,7 +79,13 @@ export class TlsSession implements Handler, Session {
   #route: RouteInit | null = null;
   #openedAt = 0;
 
-  constructor(private readonly ctx: TlsWorkerContext, private readonly listener: TlsListenerSettings, client: number) {
+  constructor(
+    private readonly ctx: TlsWorkerContext,
+    private readonly listener: TlsListenerSettings,
+    client: number,
+    /** What an accepted PROXY header said about the client (null: the socket's own addresses). */
+    private readonly origin: ClientOrigin | null = null,
+  ) {
     this.#client = new Endpoint(client);
     const c2u = new Stream(this.#client, this.#upstream, F.bytes_client_to_upstream, [0, listener.base]);
     const u2c = new Stream(this.#upstream, this.#client, F.bytes_upstream_to_client, [0, listener.base]);
@@ -162,7 +169,9 @@ export class TlsSession implements Handler, Session {
     this.#tunnel.backward.scopes.push(base);
     this.state = CONNECTING;
     const balancer = this.listener.balancers[route.group];
-    if (balancer.hashKey.kind === KEY_CLIENT_IP) this.#connector.key = clientKey(this.ctx.sys, this.#client.fd);
+    if (balancer.hashKey.kind === KEY_CLIENT_IP) {
+      this.#connector.key = this.origin ? addressKey(this.origin.source.host) : clientKey(this.ctx.sys, this.#client.fd);
+    }
     this.#connected(this.#connector.begin(balancer, false));
   }
 
@@ -181,6 +190,8 @@ export class TlsSession implements Handler, Session {
     this.#tunnel.backward.scopes.push(base);
     this.ctx.counters[base + F.connections_active]++;
     this.#openedAt = this.ctx.now;
+    const send = this.listener.sendProxyProtocol;
+    if (send !== undefined) this.#tunnel.forward.push(new ProxyHeaderSource(this.ctx.sys, this.#client.fd, this.origin).bytes(send));
     this.#cin.moveTo(this.#tunnel.forward, this.#cin.size);
     this.#run();
     // The stream copied whatever the upstream did not take in that step: the buffer can go back.
@@ -234,7 +245,7 @@ export class TlsSession implements Handler, Session {
     const { forward: c2u, backward: u2c } = this.#tunnel;
     const info: ConnectionInfo = {
       listener: this.listener.name,
-      client: peer ? formatEndpoint(peer) : "",
+      client: this.origin ? formatEndpoint(this.origin.source) : peer ? formatEndpoint(peer) : "",
       upstream: this.#connector.target?.id ?? "",
       state: STATE_NAMES[this.state],
       age_seconds: (now - this.startedAt) / 1000,
