@@ -431,3 +431,18 @@ test("health: probe reports refusals, timeouts and non-HTTP answers", { timeout:
     garbage.close();
   }
 });
+
+test("cli: tcp --to a dead upstream with --health-check answers /ready 503 and spliced_ready 0 before any traffic", { timeout: 60_000 }, async () => {
+  const dead = await deadPort();
+  const proxy = await startSpliced(["tcp", "--listen", "127.0.0.1:0", "--to", `127.0.0.1:${dead}`, "--health-check", "200ms"]);
+  try {
+    const ready = async () => (await fetch(`http://127.0.0.1:${proxy.adminPort}/ready`, { headers: { connection: "close" } })).status;
+    assert.ok(await eventually(async () => (await ready()) === 503), "ready turns 503 with no traffic at all");
+    const metrics = parseMetrics(await (await fetch(`http://127.0.0.1:${proxy.adminPort}/metrics`, { headers: { connection: "close" } })).text());
+    assert.equal(sample(metrics, "spliced_ready", {}), 0);
+    assert.equal(sample(metrics, "spliced_upstream_healthy", { listener: "tcp", upstream: `tcp/127.0.0.1:${dead}` }), 0);
+    assert.equal((await proxy.stats()).totals.connections_total, 0, "no client was needed to find out");
+  } finally {
+    await proxy.stop();
+  }
+});

@@ -29,7 +29,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     summary: "TCP reverse proxy: payload moves between the sockets by splice(2)",
     options: [
       "listen", "to", "workers", "admin", "admin-token-file", "connect-timeout", "idle-timeout", "send-timeout",
-      "max-connections", "pipe-size", "grace-period", "pid-file", "upgrade-from",
+      "max-connections", "health-check", "pipe-size", "grace-period", "pid-file", "upgrade-from",
     ],
   },
   http: {
@@ -37,7 +37,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     summary: "HTTP/1.1 reverse proxy: heads parsed, bodies spliced",
     options: [
       "listen", "to", "workers", "admin", "admin-token-file", "connect-timeout", "upstream-timeout", "idle-timeout",
-      "send-timeout", "max-connections", "access-log", "pipe-size", "grace-period", "pid-file", "upgrade-from",
+      "send-timeout", "max-connections", "health-check", "access-log", "pipe-size", "grace-period", "pid-file", "upgrade-from",
     ],
     help: { "idle-timeout": HTTP_IDLE },
   },
@@ -73,7 +73,7 @@ export const CONFIG_COMMANDS: readonly string[] = ["run", "check"];
 /** Options that describe the listener: no use with --config. */
 export const LISTENER_OPTIONS: ReadonlySet<string> = new Set([
   "listen", "to", "root", "admin", "connect-timeout", "idle-timeout", "send-timeout", "max-connections",
-  "pipe-size", "grace-period", "upstream-timeout", "access-log",
+  "pipe-size", "grace-period", "upstream-timeout", "access-log", "health-check",
 ]);
 
 /** Whether `name` is a command's name. */

@@ -61,10 +61,21 @@ function setFrom(target: Record<string, unknown>, values: Values, mappings: read
   }
 }
 
+/** `--health-check DUR`: a TCP connect check of each upstream, on the TCP listener or the HTTP route. */
+function setHealthCheck(listener: Record<string, unknown>, values: Values): void {
+  const interval = stringValue(values, "health-check");
+  if (interval === undefined) return;
+  const block = { interval, rise: 2, fall: 2 };
+  const routes = listener.routes as Record<string, unknown>[] | undefined;
+  if (routes) routes[0].healthCheck = block;
+  else listener.healthCheck = block;
+}
+
 /** The config the flags of `tcp`, `http` or `static` describe (not validated yet). */
 export function flagConfig(command: string, values: Values): ConfigInput {
   const listener = flagListener(command, values);
   setFrom(listener, values, LISTENER_FLAGS);
+  setHealthCheck(listener, values);
   const config: Record<string, unknown> = { listeners: [listener] };
   setFrom(config, values, GLOBAL_FLAGS);
   return config as ConfigInput;

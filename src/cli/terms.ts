@@ -18,6 +18,8 @@ const FLAG_OF: readonly (readonly [string, string])[] = [
   ["listeners[0].maxConnections", "--max-connections"],
   ["listeners[0].upstreamTimeout", "--upstream-timeout"],
   ["listeners[0].accessLog", "--access-log"],
+  ["listeners[0].healthCheck.interval", "--health-check"],
+  ["listeners[0].routes[0].healthCheck.interval", "--health-check"],
   ["admin.tokenFile", "--admin-token-file"],
   ["admin.listen", "--admin"],
   ["workers", "--workers"],
