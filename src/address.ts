@@ -130,21 +130,18 @@ const REASONS: Record<string, string> = {
 };
 
 /**
- * Resolves a host name to one IP literal (IP literals pass through). Throws
- * ResolveError, `cannot resolve "HOST": REASON`, in the same words on every
- * runtime; waits at most `timeoutMs`.
+ * Runs one DNS lookup of `host` (validated first; IP literals never get here)
+ * for at most `timeoutMs`, turning every failure into ResolveError,
+ * `cannot resolve "HOST": REASON`, in the same words on every runtime.
  */
-export async function resolveHost(host: string, timeoutMs = DNS_TIMEOUT_MS): Promise<string> {
-  if (isIP(host)) return host;
+export async function lookupWithin<T>(host: string, timeoutMs: number, work: () => Promise<T>): Promise<T> {
   if (!isHostName(host)) throw new ResolveError(host, "not a valid host name");
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ResolveError(host, `no answer in ${timeoutMs / 1000} s`)), timeoutMs);
   });
   try {
-    const { address } = await Promise.race([lookup(host), timeout]);
-    if (typeof address !== "string" || !isIP(address)) throw new ResolveError(host, "the name has no address");
-    return address;
+    return await Promise.race([work(), timeout]);
   } catch (err) {
     if (err instanceof ResolveError) throw err;
     const code = String((err as { code?: unknown }).code ?? "");
@@ -152,6 +149,19 @@ export async function resolveHost(host: string, timeoutMs = DNS_TIMEOUT_MS): Pro
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Resolves a host name to one IP literal (IP literals pass through). Throws
+ * ResolveError (see {@link lookupWithin}); waits at most `timeoutMs`.
+ */
+export async function resolveHost(host: string, timeoutMs = DNS_TIMEOUT_MS): Promise<string> {
+  if (isIP(host)) return host;
+  return await lookupWithin(host, timeoutMs, async () => {
+    const { address } = await lookup(host);
+    if (typeof address !== "string" || !isIP(address)) throw new ResolveError(host, "the name has no address");
+    return address;
+  });
 }
 
 function quote(text: string): string {
