@@ -22,6 +22,7 @@ export { UpstreamChangeError, type UpstreamRequest } from "./discovery/live.ts";
 export { loadConfigFile, validateConfig, type Config, type ConfigInput, type ListenerConfig } from "./config.ts";
 export { adminApp, type AdminOptions } from "./admin/app.ts";
 export type { Counters, StatsSnapshot } from "./stats/aggregate.ts";
+export type { HistoryDocument, HistoryWindow, ScopeHistory } from "./stats/history.ts";
 export { ConfigError, ResolveError, SysError, UnresolvedError, UsageError, type ConfigIssue } from "./errors.ts";
 export { FfiUnavailableError } from "../ffi/sys.ts";
 export { VERSION } from "./version.ts";

@@ -19,6 +19,7 @@ import {
 } from "./stats/aggregate.ts";
 import type { AdminServer } from "./admin/server.ts";
 import { StatsArchive } from "./stats/archive.ts";
+import { StatsHistory, type HistoryDocument, type HistoryWindow } from "./stats/history.ts";
 import { S_ACTIVE } from "./balance/balancer.ts";
 import { HealthMonitor } from "./health/monitor.ts";
 import { readinessReasons } from "./health/readiness.ts";
@@ -67,6 +68,8 @@ export interface Proxy {
   stats(): StatsSnapshot;
   /** Histograms (connection duration, upstream connect time, HTTP latency) by scope. */
   histograms(): HistogramsSnapshot;
+  /** Rates and latency quantiles per scope: 15 min of 1 s points (`15m`), or 1 min points (`1h`, `24h`). */
+  history(window: HistoryWindow): HistoryDocument;
   /** Up to `limit` open connections across workers (asks each worker; answers within ~1 s). */
   connections(limit?: number): Promise<ConnectionInfo[]>;
   /** Listeners bound and at least one usable upstream per listener. */
@@ -174,6 +177,8 @@ class RunningProxy implements Proxy {
   #restartsBefore = 0;
   /** Active health checks and passive bookkeeping (src/health/). */
   readonly #health = new HealthMonitor();
+  /** Stats history, sampled once a second on the main thread (src/stats/history.ts). */
+  readonly #history = new StatsHistory();
 
   readonly configPath: string | undefined;
   readonly #pidFile: string | undefined;
@@ -196,6 +201,7 @@ class RunningProxy implements Proxy {
     this.closed = new Promise<void>((resolve) => (this.#markClosed = resolve));
     this.configPath = options.configPath;
     this.#pidFile = options.pidFile;
+    this.#history.start(() => ({ gathered: gather([...this.#retiring, this.current], this.#archive.sums), names: this.current }));
     admin?.attach(this);
     this.#health.attach(current.control, healthTargets(current.config, current.topology));
   }
@@ -231,6 +237,10 @@ class RunningProxy implements Proxy {
       generationsLive: this.#retiring.size + 1,
     };
     return snapshot(g, this.current, this.#labels(), meta);
+  }
+
+  history(window: HistoryWindow): HistoryDocument {
+    return this.#history.read(window);
   }
 
   histograms(): HistogramsSnapshot {
@@ -399,6 +409,7 @@ class RunningProxy implements Proxy {
     await this.#reloading;
     this.#dns?.close();
     this.#health.close();
+    this.#history.stop();
     const gens = [...this.#retiring, this.current];
     await Promise.all(gens.map((g) => shutdownGeneration(g, graceMs)));
     if (this.#pidFile !== undefined) removePidFile(this.#pidFile);

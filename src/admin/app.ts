@@ -9,7 +9,8 @@
  * app.route("/proxy", adminApp(proxy, { token: "a-long-random-secret" }));
  * ```
  *
- * Reads: `GET /stats`, `/stats/connections?limit=`, `/upstreams`, `/upstreams/:id`,
+ * Reads: `GET /stats`, `/stats/connections?limit=`, `/stats/history?window=15m|1h|24h`,
+ * `/stats/latency?scope=listener:NAME|route:LISTENER/ROUTE|upstream:ID`, `/upstreams`, `/upstreams/:id`,
  * `/routes`, `/config`, `/metrics` (Prometheus), `/events` (SSE), `/healthz`, `/ready`.
  * Control (bearer token always): `POST /upstreams/:id/drain|enable|disable`,
  * `PUT /upstreams/:id/weight`, `POST /upstreams` (add), `DELETE /upstreams/:id` (drain, then remove),
@@ -31,6 +32,7 @@ import { AdminError, errorBody } from "./errors.ts";
 import { EventHub } from "./events.ts";
 import { methodNotAllowed } from "./methods.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+import { HISTORY_PATHS, historyRoutes } from "./history_routes.ts";
 import { fromLoopback } from "./peer.ts";
 import { READ_PATHS, readRoutes } from "./reads.ts";
 
@@ -114,10 +116,11 @@ export function createAdmin(proxy: Proxy, options: AdminOptions = {}): Admin {
     return hub.open();
   });
   app.route("/", readRoutes(proxy, read));
+  app.route("/", historyRoutes(proxy, read));
   app.route("/", controlRoutes(proxy, control, log));
   if (testHooksEnabled()) app.route("/", debugRoutes(proxy, control, log));
   const reads = READ_PATHS.filter((p) => p !== "/upstreams");
-  app.route("/", methodNotAllowed(["/", "/assets/:name", "/healthz", "/ready", "/metrics", "/events", ...reads], "GET, HEAD"));
+  app.route("/", methodNotAllowed(["/", "/assets/:name", "/healthz", "/ready", "/metrics", "/events", ...reads, ...HISTORY_PATHS], "GET, HEAD"));
   app.route("/", methodNotAllowed(["/upstreams"], "GET, HEAD, POST"));
   app.route("/", methodNotAllowed(["/reload", "/shutdown", ...(testHooksEnabled() ? ["/debug/worker-fault"] : [])], "POST"));
 
