@@ -3,9 +3,11 @@
  *
  * @module
  */
-import { dlopen, read, type FFIFunction, type Pointer } from "bun:ffi";
+import { CString, dlopen, read, type FFIFunction, type Pointer } from "bun:ffi";
+import process from "node:process";
+import { describeLibc, openFirstLibc } from "./libc.ts";
 import { SYMBOLS, type NeutralType } from "./symbols.ts";
-import { FfiUnavailableError, makeSys, type RawSymbols, type Sys } from "./sys.ts";
+import { makeSys, type RawSymbols, type Sys } from "./sys.ts";
 
 const BUN_TYPES: Record<NeutralType, string> = {
   i32: "i32",
@@ -25,18 +27,30 @@ function bunSymbols(): Record<string, FFIFunction> {
   return out;
 }
 
-function openLibc(): RawSymbols {
+/** `gnu_get_libc_version()` of the library `name`, or undefined when it has none (musl). */
+function glibcVersion(name: string): string | undefined {
   try {
-    return dlopen("libc.so.6", bunSymbols()).symbols as unknown as RawSymbols;
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new FfiUnavailableError(`cannot load libc.so.6 through bun:ffi: ${msg}`);
+    const lib = dlopen(name, { gnu_get_libc_version: { args: [], returns: "ptr" } });
+    try {
+      const ptr = lib.symbols.gnu_get_libc_version();
+      return ptr === null ? undefined : new CString(ptr).toString();
+    } finally {
+      lib.close();
+    }
+  } catch {
+    return undefined;
   }
+}
+
+function openLibc(): { raw: RawSymbols; libc: string } {
+  const symbols = bunSymbols();
+  const { name, lib } = openFirstLibc(process.arch, "through bun:ffi", (name) => dlopen(name, symbols).symbols as unknown as RawSymbols);
+  return { raw: lib, libc: describeLibc(name, glibcVersion(name)) };
 }
 
 /** Loads libc and returns a {@link Sys} whose errno is read on this thread. */
 export function loadBunSys(): Sys {
-  const raw = openLibc();
+  const { raw, libc } = openLibc();
   const errnoPtr = raw.__errno_location() as Pointer;
-  return makeSys("bun", raw, () => read.i32(errnoPtr, 0));
+  return makeSys("bun", raw, () => read.i32(errnoPtr, 0), libc);
 }

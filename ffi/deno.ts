@@ -3,6 +3,8 @@
  *
  * @module
  */
+import process from "node:process";
+import { describeLibc, openFirstLibc } from "./libc.ts";
 import { SYMBOLS, type NeutralType } from "./symbols.ts";
 import { FfiUnavailableError, makeSys, type RawSymbols, type Sys } from "./sys.ts";
 
@@ -34,23 +36,42 @@ function denoSymbols(): Record<string, { parameters: string[]; result: string }>
   return out;
 }
 
-function openLibc(): RawSymbols {
+/** `gnu_get_libc_version()` of the library `name`, or undefined when it has none (musl). */
+function glibcVersion(name: string): string | undefined {
   try {
-    // deno-lint-ignore no-explicit-any
-    return (Deno.dlopen("libc.so.6", denoSymbols() as any).symbols as unknown) as RawSymbols;
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-      throw new FfiUnavailableError(`FFI is not allowed: run Deno with --allow-ffi (${msg})`);
+    const lib = Deno.dlopen(name, { gnu_get_libc_version: { parameters: [], result: "pointer" } });
+    try {
+      const ptr = lib.symbols.gnu_get_libc_version();
+      return ptr === null ? undefined : Deno.UnsafePointerView.getCString(ptr);
+    } finally {
+      lib.close();
     }
-    throw new FfiUnavailableError(`cannot load libc.so.6 through Deno FFI: ${msg}`);
+  } catch {
+    return undefined;
   }
+}
+
+function openLibc(): { raw: RawSymbols; libc: string } {
+  const symbols = denoSymbols();
+  const { name, lib } = openFirstLibc(process.arch, "through Deno FFI", (name) => {
+    try {
+      // deno-lint-ignore no-explicit-any
+      return (Deno.dlopen(name, symbols as any).symbols as unknown) as RawSymbols;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+        const msg = err instanceof Error ? err.message : String(err);
+        throw new FfiUnavailableError(`FFI is not allowed: run Deno with --allow-ffi (${msg})`);
+      }
+      throw err;
+    }
+  });
+  return { raw: lib, libc: describeLibc(name, glibcVersion(name)) };
 }
 
 /** Loads libc and returns a {@link Sys} whose errno is read on this thread. */
 export function loadDenoSys(): Sys {
-  const raw = openLibc();
+  const { raw, libc } = openLibc();
   const errnoPtr = raw.__errno_location();
   const errnoView = new Deno.UnsafePointerView(errnoPtr);
-  return makeSys("deno", raw, () => errnoView.getInt32(0));
+  return makeSys("deno", raw, () => errnoView.getInt32(0), libc);
 }

@@ -10,10 +10,11 @@
  * @module
  */
 import process from "node:process";
-import { archSupported } from "./constants.ts";
+import { platformProblem } from "./libc.ts";
 import { FfiUnavailableError, type Sys } from "./sys.ts";
 
 export * from "./sys.ts";
+export { machineName } from "./libc.ts";
 
 /** Which runtime runs this code: `"deno"`, `"bun"` or `"other"`. */
 export function currentRuntime(): "deno" | "bun" | "other" {
@@ -25,18 +26,19 @@ export function currentRuntime(): "deno" | "bun" | "other" {
 
 let cached: Sys | undefined;
 
+/** This thread's {@link Sys} if {@link loadSys} already loaded it, else undefined (never loads). */
+export function loadedSys(): Sys | undefined {
+  return cached;
+}
+
 /**
  * Returns this thread's {@link Sys}, loading the backend on first use.
  * Throws {@link FfiUnavailableError} with a fix-it message when FFI cannot work here.
  */
 export async function loadSys(): Promise<Sys> {
   if (cached) return cached;
-  if (process.platform !== "linux") {
-    throw new FfiUnavailableError(`spliced needs Linux (splice, epoll); this is ${process.platform}`);
-  }
-  if (!archSupported()) {
-    throw new FfiUnavailableError(`spliced supports x86_64 and aarch64, not ${process.arch}`);
-  }
+  const problem = platformProblem(process.platform, process.arch);
+  if (problem) throw new FfiUnavailableError(problem);
   const runtime = currentRuntime();
   if (runtime === "bun") cached = (await import("./bun.ts")).loadBunSys();
   else if (runtime === "deno") cached = (await import("./deno.ts")).loadDenoSys();

@@ -18,6 +18,8 @@ export type Ptr = ArrayBufferView | null;
 export interface Sys {
   /** Name of the backend: `"deno"` or `"bun"`. */
   readonly runtime: string;
+  /** The C library the backend loaded: `glibc 2.36`, `musl` (see ffi/libc.ts); absent in test fakes. */
+  readonly libc?: string;
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Uint8Array, len: number): number;
   listen(fd: number, backlog: number): number;
@@ -69,10 +71,11 @@ export type RawSymbols = Record<string, (...args: any[]) => any>;
  * Builds a {@link Sys} from raw libc symbols and an errno reader of the
  * calling thread. Shared by both backends so they differ only in loading.
  */
-export function makeSys(runtime: string, s: RawSymbols, errno: () => number): Sys {
+export function makeSys(runtime: string, s: RawSymbols, errno: () => number, libc?: string): Sys {
   const fold = (r: number): number => (r === -1 ? -errno() : r);
   return {
     runtime,
+    libc,
     socket: (d, t, p) => fold(s.socket(d, t, p)),
     bind: (fd, a, l) => fold(s.bind(fd, a, l)),
     listen: (fd, b) => fold(s.listen(fd, b)),
