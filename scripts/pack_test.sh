@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The package as users get it: `npm pack`s the tarball, then in empty temporary
+# projects installs it
+#   - with only bun:  spliced --version (node_modules/.bin, npx, bunx), the
+#     library script scripts/pack_test/lib_check.ts on Bun (one connection
+#     proxied, bytes compared by SHA-256, adminApp read), and `tsc` over it;
+#   - with only deno: spliced --version (node_modules/.bin, `deno run npm:spliced`
+#     with the documented permissions), lib_check.ts on Deno, `deno check` over it
+#     (with @types/node, which deno check needs beside a node_modules folder);
+#   - with neither:   spliced says how to get a runtime (exit 1).
+# Also: the tarball holds no tests or benchmarks, and installs no runtime itself.
+# Uses the npm cache (--prefer-offline), so it is quick after `npm ci`.
+# Last line: `package test: ok (N checks, S s)` or `package test: FAILED (...)`; exit 0 or 1.
+#   bash scripts/pack_test.sh          (from anywhere; keeps nothing)
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+repo="$(pwd)"
+export NO_COLOR=1 DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1 npm_config_audit=false npm_config_fund=false \
+  npm_config_update_notifier=false
+# No runtime from elsewhere: the projects must bring their own (drop node_modules/.bin dirs from PATH).
+PATH="$(tr ':' '\n' <<<"$PATH" | grep -v node_modules | paste -sd: -)"
+unset npm_config_user_agent SPLICED_RUNTIME
+started=$SECONDS
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/spliced-pack.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0 failures=()
+
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+fail() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL $1"; [[ -n "${2:-}" ]] && sed 's/^/     | /' <<<"$2" | tail -n 20; }
+# check NAME CMD...: runs CMD (output kept), ok when it exits 0.
+check() {
+  local name="$1" out; shift
+  if out="$("$@" 2>&1)"; then ok "$name"; else fail "$name (exit $?)" "$out"; fi
+}
+# expect_out NAME WANT CMD...: ok when CMD exits 0 and its output is exactly WANT.
+expect_out() {
+  local name="$1" want="$2" out; shift 2
+  out="$("$@" 2>&1)"
+  local rc=$?
+  if ((rc == 0)) && [[ "$out" == "$want" ]]; then ok "$name"; else fail "$name (exit $rc, wanted \"$want\")" "$out"; fi
+}
+version_of() { node -p "require('$repo/node_modules/$1/package.json').version"; }
+finish() {
+  local took=$((SECONDS - started))
+  if ((failed == 0)); then
+    echo "package test: ok ($passed checks, ${took} s)"
+    exit 0
+  fi
+  echo "package test: FAILED ($failed of $((passed + failed)) checks: ${failures[*]}; ${took} s)"
+  exit 1
+}
+
+VERSION="$(node -p "require('./package.json').version")"
+BUN_VERSION="$(node -p "require('./package.json').devDependencies.bun")"
+DENO_VERSION="$(node -p "require('./package.json').devDependencies.deno")"
+TS_VERSION="$(version_of typescript)" BUN_TYPES_VERSION="$(version_of bun-types)" TYPES_NODE_MAJOR=24
+
+# --- the tarball
+if ! pack_json="$(npm pack --json --pack-destination "$tmp" 2>"$tmp/pack.err")"; then
+  fail "npm pack" "$(cat "$tmp/pack.err")"
+  finish
+fi
+tarball="$tmp/$(node -e 'console.log(JSON.parse(process.argv[1])[0].filename)' "$pack_json")"
+ok "npm pack: $(basename "$tarball")"
+contents="$(node -e 'for (const f of JSON.parse(process.argv[1])[0].files) console.log(f.path)' "$pack_json")"
+unwanted="$(grep -E '(^|/)[^/]*\.test\.ts$|^(test|bench|docs|scripts|\.ci)/' <<<"$contents")"
+if [[ -z "$unwanted" ]]; then ok "tarball: no tests, benchmarks, docs or scripts ($(wc -l <<<"$contents") files)"
+else fail "tarball: holds files it should not" "$unwanted"; fi
+missing=""
+for f in bin/spliced src/mod.ts src/cli.ts ffi/mod.ts dist/src/mod.mjs dist/src/cli.mjs dist/src/admin/dashboard.html dist/types/src/mod.d.ts \
+  deno.json README.md LICENSE examples/default.json; do
+  grep -qx "$f" <<<"$contents" || missing+="$f "
+done
+if [[ -z "$missing" ]]; then ok "tarball: bin, src, ffi, dist, deno.json, README, LICENSE, examples"
+else fail "tarball: missing $missing"; fi
+[[ -d dist ]] && fail "npm pack left dist/ in the repository"
+
+# project DIR RUNTIME_SPECS...: an empty project with the tarball and RUNTIME_SPECS installed.
+project() {
+  local dir="$1"; shift
+  mkdir -p "$dir"
+  printf '{ "private": true, "type": "module", "allowScripts": { "bun": true, "deno": true } }\n' >"$dir/package.json"
+  (cd "$dir" && npm install --prefer-offline --no-audit --no-fund "$tarball" "$@" >"$dir/npm.log" 2>&1)
+}
+
+# --- with only bun
+bp="$tmp/with-bun"
+if project "$bp" "bun@$BUN_VERSION" "typescript@$TS_VERSION" "bun-types@$BUN_TYPES_VERSION"; then
+  ok "bun project: npm install spliced bun"
+  if [[ ! -e "$bp/node_modules/deno" ]]; then ok "bun project: no deno installed"; else fail "bun project: deno came along"; fi
+  expect_out "bun project: node_modules/.bin/spliced --version" "$VERSION" "$bp/node_modules/.bin/spliced" --version
+  expect_out "bun project: npx spliced --version" "$VERSION" bash -c 'cd "$1" && npx --no-install spliced --version' _ "$bp"
+  expect_out "bun project: bunx spliced --version" "$VERSION" bash -c 'cd "$1" && node_modules/.bin/bunx spliced --version' _ "$bp"
+  cp scripts/pack_test/lib_check.ts "$bp/"
+  check "bun project: lib_check.ts on Bun (startProxy, one connection by sha256, adminApp)" \
+    bash -c 'cd "$1" && node_modules/.bin/bun lib_check.ts bun' _ "$bp"
+  cat >"$bp/tsconfig.json" <<'EOF'
+{ "compilerOptions": { "target": "esnext", "module": "preserve", "moduleResolution": "bundler", "lib": ["esnext"],
+  "types": ["bun-types"], "strict": true, "allowImportingTsExtensions": true, "noEmit": true, "skipLibCheck": true },
+  "files": ["lib_check.ts"] }
+EOF
+  check "bun project: tsc --noEmit (types from the exports map)" bash -c 'cd "$1" && node_modules/.bin/tsc -p tsconfig.json' _ "$bp"
+else
+  fail "bun project: npm install" "$(cat "$bp/npm.log")"
+fi
+
+# --- with only deno
+dp="$tmp/with-deno"
+perms=(--allow-ffi --allow-net --allow-read --allow-write --allow-env --allow-sys --allow-run)
+# @types/node: `deno check` with a node_modules folder takes Node's types from there (Deno's rule for npm packages).
+if project "$dp" "deno@$DENO_VERSION" "@types/node@$TYPES_NODE_MAJOR"; then
+  ok "deno project: npm install spliced deno @types/node"
+  if [[ ! -e "$dp/node_modules/bun" ]]; then ok "deno project: no bun installed"; else fail "deno project: bun came along"; fi
+  expect_out "deno project: node_modules/.bin/spliced --version" "$VERSION" "$dp/node_modules/.bin/spliced" --version
+  expect_out "deno project: deno run npm:spliced --version" "$VERSION" \
+    bash -c 'cd "$1" && shift && node_modules/.bin/deno run --quiet "$@" npm:spliced --version' _ "$dp" "${perms[@]}"
+  cp scripts/pack_test/lib_check.ts "$dp/"
+  check "deno project: lib_check.ts on Deno (startProxy, one connection by sha256, adminApp)" \
+    bash -c 'cd "$1" && shift && node_modules/.bin/deno run --quiet "$@" lib_check.ts deno' _ "$dp" "${perms[@]}"
+  check "deno project: deno check lib_check.ts" bash -c 'cd "$1" && node_modules/.bin/deno check --quiet lib_check.ts' _ "$dp"
+else
+  fail "deno project: npm install" "$(cat "$dp/npm.log")"
+fi
+
+# --- with neither
+np="$tmp/with-none"
+if project "$np"; then
+  out="$("$np/node_modules/.bin/spliced" --version 2>&1)"
+  rc=$?
+  want="spliced: needs Bun or Deno: npm install bun (or npm install deno), or see https://bun.sh or https://deno.com"
+  if ((rc == 1)) && [[ "$out" == "$want" ]]; then ok "no runtime: spliced says how to get one (exit 1)"
+  else fail "no runtime: exit $rc" "$out"; fi
+else
+  fail "empty project: npm install" "$(cat "$np/npm.log")"
+fi
+
+finish
