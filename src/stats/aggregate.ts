@@ -58,6 +58,8 @@ export interface StatsLabels {
 /** The `/stats` document. Field names are a stable interface. */
 export interface StatsSnapshot {
   readonly runtime: string;
+  /** The C library the FFI loaded: `glibc 2.36`, `musl` (ffi/libc.ts). */
+  readonly libc: string;
   readonly uptime_seconds: number;
   readonly generation: number;
   /** Data-plane workers replaced after a failure, since start. */
@@ -132,7 +134,7 @@ export function snapshot(
   g: Gathered,
   current: GenerationView,
   labels: StatsLabels,
-  meta: { runtime: string; uptimeSeconds: number; generation: number; workerRestarts: number; workersDown: number; generationsLive: number },
+  meta: { runtime: string; libc?: string; uptimeSeconds: number; generation: number; workerRestarts: number; workersDown: number; generationsLive: number },
 ): StatsSnapshot {
   const empty = new Float64Array(SCOPE_SIZE);
   const listeners: StatsSnapshot["listeners"] = {};
@@ -157,7 +159,7 @@ export function snapshot(
     return counters(raw);
   });
   return {
-    runtime: meta.runtime, uptime_seconds: meta.uptimeSeconds, generation: meta.generation,
+    runtime: meta.runtime, libc: meta.libc ?? "unknown", uptime_seconds: meta.uptimeSeconds, generation: meta.generation,
     worker_restarts: meta.workerRestarts, workers_down: meta.workersDown, generations_live: meta.generationsLive,
     totals: counters(g.totals), workers, listeners, routes, upstreams,
   };
