@@ -231,7 +231,7 @@ class RunningProxy implements Proxy {
   stats(): StatsSnapshot {
     const g = gather([...this.#retiring, this.current], this.#archive.sums);
     const meta = {
-      runtime: this.sys.runtime, uptimeSeconds: (Date.now() - this.#startedAt) / 1000, generation: this.current.id,
+      runtime: this.sys.runtime, libc: this.sys.libc ?? "unknown", uptimeSeconds: (Date.now() - this.#startedAt) / 1000, generation: this.current.id,
       workerRestarts: this.#restartsBefore + [...this.#retiring, this.current].reduce((n, g) => n + g.health.restarts, 0),
       workersDown: this.current.health.down.size,
       generationsLive: this.#retiring.size + 1,
