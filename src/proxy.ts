@@ -68,8 +68,8 @@ export interface Proxy {
   stats(): StatsSnapshot;
   /** Histograms (connection duration, upstream connect time, HTTP latency) by scope. */
   histograms(): HistogramsSnapshot;
-  /** Rates and latency quantiles per scope: 15 min of 1 s points (`15m`), or 1 min points (`1h`, `24h`). */
-  history(window: HistoryWindow): HistoryDocument;
+  /** Rates and latency quantiles per scope: 15 min of 1 s points (`15m`), or 1 min points (`1h`, `24h`); with `since` (Unix ms), only later points. */
+  history(window: HistoryWindow, since?: number): HistoryDocument;
   /** Up to `limit` open connections across workers (asks each worker; answers within ~1 s). */
   connections(limit?: number): Promise<ConnectionInfo[]>;
   /** Listeners bound and at least one usable upstream per listener. */
@@ -239,8 +239,8 @@ class RunningProxy implements Proxy {
     return snapshot(g, this.current, this.#labels(), meta);
   }
 
-  history(window: HistoryWindow): HistoryDocument {
-    return this.#history.read(window);
+  history(window: HistoryWindow, since?: number): HistoryDocument {
+    return this.#history.read(window, since);
   }
 
   histograms(): HistogramsSnapshot {

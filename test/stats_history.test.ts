@@ -104,6 +104,10 @@ test("history: request, status and connect-failure counts add up to the traffic 
   for (const [, p99] of idle) assert.equal(p99, null, "a second without requests has no quantile");
 
   assert.equal(h.memory_bytes, historyBytes(1 + Object.keys(stats.listeners).length + Object.keys(stats.routes).length + Object.keys(stats.upstreams).length));
+  const since = h.time.at(-1) - 1;
+  const tail = (await get(`/stats/history?since=${since}`)).json;
+  assert.ok(tail.time.length >= 1 && tail.time.every((x: number) => x > since), "since: only later points");
+  assert.equal(tail.routes["web/api"].rates.requests_total.length, tail.time.length);
   const hour = (await get("/stats/history?window=1h")).json;
   assert.equal(hour.step_seconds, 60);
   assert.ok(hour.time.length <= 1, "a proxy this young has at most one minute point");
@@ -145,6 +149,11 @@ test("history and latency: bad windows and scopes get one clear line", async () 
     assert.equal(r.status, 400);
     assert.equal(r.json.error.code, "invalid_value");
     assert.equal(r.json.error.message, `window: expected one of 15m, 1h, 24h, got "${w}"`);
+  }
+  for (const since of ["abc", "-1", "1.5"]) {
+    const r = await get(`/stats/history?since=${since}`);
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.message, `since: expected a time in Unix milliseconds (as in "time"), got "${since}"`);
   }
   for (const s of ["", "web", "route:", "pool:web"]) {
     const r = await get(`/stats/latency?scope=${encodeURIComponent(s)}`);

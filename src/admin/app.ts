@@ -85,7 +85,8 @@ export function createAdmin(proxy: Proxy, options: AdminOptions = {}): Admin {
     throw new RangeError(`admin token too short: use at least ${MIN_TOKEN_LENGTH} characters`);
   }
   const startedAt = Date.now() - proxy.stats().uptime_seconds * 1000;
-  const hub = new EventHub(() => JSON.stringify({ time: Date.now(), ...proxy.stats() }));
+  // Each event also carries the history's last few 1 s points (the dashboard appends the new ones).
+  const hub = new EventHub(() => JSON.stringify({ time: Date.now(), ...proxy.stats(), history: proxy.history("15m", Date.now() - EVENT_HISTORY_MS) }));
   proxy.closed.then(() => hub.close());
 
   const app = new Hono();
@@ -131,6 +132,9 @@ export function createAdmin(proxy: Proxy, options: AdminOptions = {}): Admin {
   });
   return { app, closeStreams: () => hub.close(), openStreams: () => hub.size };
 }
+
+/** How far back the history points of each `/events` message reach: three ticks, so none is missed between two messages. */
+const EVENT_HISTORY_MS = 3500;
 
 /** Default of `maxEventStreams` without a config value. */
 export const DEFAULT_MAX_EVENT_STREAMS = 64;

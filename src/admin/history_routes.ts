@@ -1,6 +1,6 @@
 /**
- * `GET /stats/history?window=15m|1h|24h` (the main thread's stats history:
- * src/stats/history.ts) and `GET /stats/latency?scope=KIND:NAME` (p50, p95,
+ * `GET /stats/history?window=15m|1h|24h[&since=UNIX_MS]` (the main thread's
+ * stats history: src/stats/history.ts) and `GET /stats/latency?scope=KIND:NAME` (p50, p95,
  * p99 and count of each histogram since start, for the whole proxy or one
  * listener, route or upstream). Both read what the main thread already holds:
  * nothing is asked of the workers.
@@ -24,6 +24,13 @@ export function parseWindow(text: string | undefined): HistoryWindow {
   if (text === undefined || text === "") return "15m";
   if (!isHistoryWindow(text)) throw badField("window", `expected one of ${WINDOW_LIST}, got "${text}"`);
   return text;
+}
+
+/** Parses `?since=` (Unix ms: only later points), absent for all. */
+export function parseSince(text: string | undefined): number | undefined {
+  if (text === undefined || text === "") return undefined;
+  if (!/^\d{1,16}$/.test(text)) throw badField("since", `expected a time in Unix milliseconds (as in "time"), got "${text}"`);
+  return Number(text);
 }
 
 /** A latency scope: the whole proxy, or one listener, route (`listener/route`) or upstream. */
@@ -51,7 +58,7 @@ function histogramsOf(proxy: Proxy, scope: LatencyScope): Record<HistogramName, 
 /** The history and latency routes, each behind `read`. */
 export function historyRoutes(proxy: Proxy, read: MiddlewareHandler): Hono {
   const app = new Hono();
-  app.get("/stats/history", read, (c) => c.json(proxy.history(parseWindow(c.req.query("window")))));
+  app.get("/stats/history", read, (c) => c.json(proxy.history(parseWindow(c.req.query("window")), parseSince(c.req.query("since")))));
   app.get("/stats/latency", read, (c) => {
     const text = c.req.query("scope");
     const scope = parseScope(text);

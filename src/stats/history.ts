@@ -176,11 +176,11 @@ export class StatsHistory {
     this.#lastMinute = now;
   }
 
-  /** The points of `window`, oldest first. */
-  read(window: HistoryWindow): HistoryDocument {
+  /** The points of `window` (only those later than `since`, Unix ms, when given), oldest first. */
+  read(window: HistoryWindow, since = -Infinity): HistoryDocument {
     const w = HISTORY_WINDOWS[window];
     const ring = w.ring === "seconds" ? this.#seconds : this.#minutes;
-    const slots = ring.last(w.points);
+    const slots = ring.last(w.points).filter((i) => ring.times[i] > since);
     const doc: HistoryDocument = {
       window, step_seconds: w.step,
       time: slots.map((i) => ring.times[i]),
