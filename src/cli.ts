@@ -24,13 +24,21 @@ import { parseCommandLine } from "./cli/parse.ts";
 import { commandConfig } from "./cli/source.ts";
 import { runProxy } from "./cli/start.ts";
 import { checkApplicable, checkCommand, checkRuntime } from "./cli/usage.ts";
-import { VERSION } from "./version.ts";
+import { describeBuild } from "./version.ts";
+
+/** `spliced 0.1.0 (bun 1.4.5, glibc 2.36, x86_64)`; where the FFI cannot load, why, on stderr. */
+async function printVersion(): Promise<number> {
+  const { line, problem } = await describeBuild();
+  console.log(line);
+  if (problem) console.error(`spliced: ${problem}`);
+  return EXIT_OK;
+}
 
 /** Runs the command `argv` names; resolves to the exit code, or rejects with what went wrong. */
 async function main(argv: readonly string[]): Promise<number> {
   const { command, values } = parseCommandLine(argv);
   if (values.has("help")) return void console.log(isCommand(command) ? commandHelp(command) : generalHelp()), EXIT_OK;
-  if (values.has("version")) return void console.log(VERSION), EXIT_OK;
+  if (values.has("version")) return printVersion();
   checkCommand(command);
   checkRuntime(values.get("runtime"));
   checkApplicable(command, values);

@@ -78,7 +78,8 @@ test("cli: --help and --version", async () => {
   assert.match(help.stdout, /spliced tcp --listen HOST:PORT --to HOST:PORT/);
   const version = await runCli(["--version"]);
   assert.equal(version.code, 0);
-  assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
+  assert.match(version.stdout.trim(), /^spliced \d+\.\d+\.\d+ \((bun|deno) \d+\.\d+\.\d+\S*, (glibc \d+\.\d+|musl), (x86_64|aarch64)\)$/);
+  assert.equal(version.stderr, "");
 });
 
 test("cli: usage errors exit 2 with a message and no stack trace", async () => {
