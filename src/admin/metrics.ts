@@ -18,16 +18,26 @@
  * - `spliced_upstream_state{listener,upstream,state}` (1 for the current state),
  *   `spliced_upstream_weight`, `spliced_upstream_healthy` (1/0; unchecked is 1),
  *   `spliced_health_check_duration_seconds{listener,upstream}` (active checks),
- *   `spliced_info{version,runtime}`, `spliced_ready`,
+ *   `spliced_info{version,runtime}`,
+ *   `spliced_build_info{version,runtime,runtime_version,libc,arch}` (always 1), `spliced_ready`,
  *   `spliced_config_generation`, `spliced_start_time_seconds`,
  *   `spliced_access_log_dropped_total{listener}` (HTTP listeners),
  *   `spliced_listener_tls_bad_hello_total`, `..._tls_hello_timeouts_total` and
  *   `..._tls_no_route_total{listener}` (TLS passthrough listeners, which
  *   otherwise have the series of TCP listeners).
+ * - The standard process metrics (src/admin/process_metrics.ts):
+ *   `process_cpu_seconds_total`, `process_resident_memory_bytes`,
+ *   `process_open_fds`, `process_max_fds`, `process_start_time_seconds`.
+ *   They are read from this process at render time unless `info.process`
+ *   gives them.
  *
  * @module
  */
+import process from "node:process";
+import { loadedSys, machineName } from "../../ffi/mod.ts";
 import type { Counters, HistogramsSnapshot, StatsSnapshot } from "../stats/aggregate.ts";
+import { runtimeVersion } from "../version.ts";
+import { processSamples, readProcessFacts, type ProcessFacts } from "./process_metrics.ts";
 import type { HistogramValue } from "../stats/histogram.ts";
 import { FIELDS } from "../stats/layout.ts";
 
@@ -92,6 +102,8 @@ export interface MetricsInfo {
   readonly ready: boolean;
   /** Process start, seconds since the epoch. */
   readonly startTimeSeconds: number;
+  /** The `process_*` facts; read from this process when absent. */
+  readonly process?: ProcessFacts;
 }
 
 /** Escapes a label value (backslash, double quote, newline). */
@@ -212,6 +224,11 @@ class Exposition {
 export function renderMetrics(stats: StatsSnapshot, hists: HistogramsSnapshot, info: MetricsInfo): string {
   const out = new Exposition();
   out.sample("spliced_info", "gauge", "Version and runtime of this spliced process.", labelBody({ version: info.version, runtime: stats.runtime }), 1);
+  const build = { version: info.version, runtime: stats.runtime, runtime_version: runtimeVersion(), libc: stats.libc, arch: machineName(process.arch) };
+  out.sample("spliced_build_info", "gauge", "Build of this spliced process: its version, runtime, libc and CPU (always 1).", labelBody(build), 1);
+  for (const p of processSamples(info.process ?? readProcessFacts(loadedSys()))) {
+    if (p.value !== undefined) out.sample(p.name, p.type, p.help, "", p.value);
+  }
   out.sample("spliced_start_time_seconds", "gauge", "Start time of the proxy, seconds since the epoch.", "", info.startTimeSeconds);
   out.sample("spliced_ready", "gauge", "1 when every listener is bound and has a usable upstream.", "", info.ready ? 1 : 0);
   out.sample("spliced_config_generation", "gauge", "Config generation (1 at start, +1 per reload).", "", stats.generation);
