@@ -232,10 +232,12 @@ async function startWorker(
     connectTimeoutMs: l.connectTimeout, idleTimeoutMs: l.idleTimeout, sendTimeoutMs: l.sendTimeout, maxConnections: l.maxConnections,
     group: topology.listenerGroups[i],
     ...proxyProtocolInit(l),
+    accessLog: l.mode === "http" ? undefined : l.accessLog,
     http: l.mode === "http"
       ? {
         headTimeoutMs: l.headTimeout, upstreamTimeoutMs: l.upstreamTimeout, maxHeadBytes: l.maxHeadBytes,
-        upstreamKeepAlive: l.upstreamKeepAlive, accessLog: l.accessLog, routes: topology.routes[i],
+        upstreamKeepAlive: l.upstreamKeepAlive, accessLog: l.accessLog, requestIdHeader: l.requestId?.header,
+        routes: topology.routes[i],
       }
       : undefined,
     tls: l.mode === "tls" ? { clientHelloTimeoutMs: l.clientHelloTimeout, routes: topology.routes[i] } : undefined,

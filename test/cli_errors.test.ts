@@ -100,7 +100,6 @@ test("cli errors: flags that do not apply to a command are refused, exit 2", { t
   const cfg = file("ok.json", { listeners: [{ listen: "127.0.0.1:0", upstreams: ["127.0.0.1:1"] }] });
   const cases: [string[], string][] = [
     [[...TCP, "--root", "x"], "spliced: --root does not apply to tcp (see spliced tcp --help)"],
-    [[...TCP, "--access-log", "x"], "spliced: --access-log does not apply to tcp (see spliced tcp --help)"],
     [[...TCP, "--upstream-timeout", "1s"], "spliced: --upstream-timeout does not apply to tcp (see spliced tcp --help)"],
     [["static", "--listen", "127.0.0.1:0", "--root", dir, "--to", "x"], "spliced: --to does not apply to static (see spliced static --help)"],
     [["static", "--listen", "127.0.0.1:0", "--root", dir, "--connect-timeout", "1s"], "spliced: --connect-timeout does not apply to static (see spliced static --help)"],
@@ -153,7 +152,7 @@ test("cli: each command's --help shows that command's options only", { timeout: 
   const common = ["--runtime", "--help", "--version"];
   const expected: Record<string, string[]> = {
     tcp: ["--listen", "--to", "--workers", "--admin", "--admin-token-file", "--connect-timeout", "--idle-timeout", "--send-timeout",
-      "--max-connections", "--health-check", "--pipe-size", "--grace-period", "--pid-file", "--upgrade-from"],
+      "--max-connections", "--health-check", "--access-log", "--pipe-size", "--grace-period", "--pid-file", "--upgrade-from"],
     http: ["--listen", "--to", "--workers", "--admin", "--admin-token-file", "--connect-timeout", "--upstream-timeout", "--idle-timeout",
       "--send-timeout", "--max-connections", "--health-check", "--access-log", "--pipe-size", "--grace-period", "--pid-file", "--upgrade-from"],
     static: ["--listen", "--root", "--workers", "--admin", "--admin-token-file", "--idle-timeout", "--send-timeout", "--max-connections",

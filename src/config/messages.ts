@@ -54,6 +54,8 @@ const FIELDS: Record<string, Field> = {
   maxHeadBytes: SIZE,
   maxBodySize: SIZE,
   accessLog: { what: `a file path, "-" for stdout, or "off"` },
+  requestId: { what: `an object, as { "header": "X-Request-ID" }` },
+  header: { what: "a header name, as X-Request-ID" },
   host: { what: "a host name, or *.example.com" },
   path: { what: "a path starting with /" },
   static: { what: `an object, as { "root": "DIR" }` },
@@ -67,6 +69,9 @@ const FIELDS: Record<string, Field> = {
   remove: { what: `a list of header names, as ["X-Name"]` },
   token: { what: "a string of at least 16 characters" },
   tokenFile: { what: "a file path" },
+  log: { what: `an object, as { "format": "json", "level": "info" }` },
+  format: { what: `"text" or "json"` },
+  level: { what: `"error", "warn", "info" or "debug"` },
   acceptProxyProtocol: { what: `"v1", "v2" or "any"` },
   sendProxyProtocol: { what: `"v1" or "v2"` },
   trustedProxies: { what: `a list of addresses or CIDRs, as ["10.0.0.0/8", "2001:db8::/32"]` },
@@ -160,6 +165,7 @@ function objectKind(path: Path, obj: unknown, root?: unknown): { kind: keyof typ
   if (path.length === 0) kind = "root";
   else if (path.length === 1 && last === "admin") kind = "admin";
   else if (path.length === 1 && last === "dns") kind = "dns";
+  else if (path.length === 1 && last === "log") kind = "log";
   else if (path.length === 2 && parent === "listeners") {
     const mode = (obj as { mode?: unknown } | undefined)?.mode;
     kind = mode === "http" ? "http" : mode === "tls" ? "tls" : "tcp";
@@ -170,6 +176,7 @@ function objectKind(path: Path, obj: unknown, root?: unknown): { kind: keyof typ
   else if (last === "static") kind = "static";
   else if (last === "requestHeaders" || last === "responseHeaders") kind = "headers";
   else if (last === "healthCheck") kind = "healthCheck";
+  else if (last === "requestId") kind = "requestId";
   else if (last === "http" && parent === "healthCheck") kind = "healthHttp";
   return kind && { kind, keys: KEYS[kind] };
 }

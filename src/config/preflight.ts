@@ -58,6 +58,8 @@ export async function preflightConfig(config: ValidConfig, options: PreflightOpt
   };
   config.listeners.forEach((l, i) => {
     const at = `listeners[${i}]`;
+    const log = accessLogProblem(l.accessLog);
+    if (log) report.errors.push({ path: `${at}.accessLog`, message: log });
     if (l.mode === "tcp") {
       l.upstreams.forEach((u, k) => upstream(u, `${at}.upstreams[${k}]`));
       return;
@@ -66,8 +68,6 @@ export async function preflightConfig(config: ValidConfig, options: PreflightOpt
       l.routes.forEach((r, j) => r.upstreams.forEach((u, k) => upstream(u, `${at}.routes[${j}].upstreams[${k}]`)));
       return;
     }
-    const log = accessLogProblem(l.accessLog);
-    if (log) report.errors.push({ path: `${at}.accessLog`, message: log });
     l.routes.forEach((r, j) => {
       const rat = `${at}.routes[${j}]`;
       r.upstreams?.forEach((u, k) => upstream(u, `${rat}.upstreams[${k}]`));

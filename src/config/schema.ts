@@ -11,9 +11,11 @@ import { z } from "zod";
 import { addressesOverlap, checkListenAddress, checkUpstreamAddress, formatHostPort, parseHostPort, type HostPort } from "../address.ts";
 import { parseDuration, parseSize } from "../duration.ts";
 import { isToken } from "../http/chars.ts";
+import { RESERVED_HEADERS } from "../http/rewrite.ts";
 import { checkProxyProtocol, proxyProtocolKeys, sendProxyProtocol } from "./proxy_protocol.ts";
 import { hashKeyProblem } from "../balance/hashkey.ts";
 import { BALANCE_POLICIES } from "../balance/policies.ts";
+import { LOG_FORMATS, LOG_LEVELS } from "../log/format.ts";
 import { parseExpect } from "../health/expect.ts";
 
 /** A string checked by `check` (which throws with the message to show). */
@@ -148,6 +150,8 @@ export const TcpListenerSchema = z.strictObject({
   ...balanceKeys("tcp"),
   idleTimeout: duration(1, 30 * DAY).default(600_000),
   healthCheck: HealthCheckSchema.optional(),
+  /** One JSON line per closed connection (src/dataplane/tcp_log.ts). */
+  accessLog: z.string().min(1).default("off"),
   ...proxyProtocolKeys,
 }).superRefine(checkProxyProtocol);
 
@@ -215,6 +219,15 @@ export const RouteSchema = z.strictObject({
   }
 });
 
+/** Header names the proxy writes or drops itself: a request id cannot travel in one of them. */
+const PROXY_HEADERS = new Set([...RESERVED_HEADERS, "host", "expect", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "via"]);
+
+/** Schema of an HTTP listener's `requestId`: the header that carries each request's id (kept, or made). */
+export const RequestIdSchema = z.strictObject({
+  header: headerName.refine((n) => !PROXY_HEADERS.has(n.toLowerCase()), "spliced writes this header itself: pick another name, as X-Request-ID")
+    .default("X-Request-ID"),
+});
+
 /** Schema of one HTTP/1.1 listener. */
 export const HttpListenerSchema = z.strictObject({
   ...listenerCommon,
@@ -226,6 +239,7 @@ export const HttpListenerSchema = z.strictObject({
   maxHeadBytes: size(1024, 1 << 20).default(16 * 1024),
   upstreamKeepAlive: z.number().int().min(0).max(10_000).default(32),
   accessLog: z.string().min(1).default("off"),
+  requestId: RequestIdSchema.optional(),
   ...proxyProtocolKeys,
 }).superRefine(checkProxyProtocol);
 
@@ -250,6 +264,8 @@ export const TlsListenerSchema = z.strictObject({
   idleTimeout: duration(1, 30 * DAY).default(600_000),
   /** A client that has not sent its whole ClientHello this long after connecting is closed. */
   clientHelloTimeout: duration(1, DAY).default(5000),
+  /** One JSON line per closed connection (src/dataplane/tcp_log.ts). */
+  accessLog: z.string().min(1).default("off"),
   ...proxyProtocolKeys,
 }).superRefine((l, ctx) => {
   checkProxyProtocol(l, ctx);
@@ -299,6 +315,12 @@ export const DnsSchema = z.strictObject({
   servers: z.array(dnsServer).min(1, "needs at least one server").optional(),
 });
 
+/** Schema of the process log (src/log/): line format and the least severe level shown. */
+export const LogSchema = z.strictObject({
+  format: z.enum(LOG_FORMATS).optional(),
+  level: z.enum(LOG_LEVELS).optional(),
+});
+
 /** Schema of the whole config. */
 export const ConfigSchema = z.strictObject({
   workers: z.number().int().min(1).max(256).default(() => availableParallelism()),
@@ -306,6 +328,7 @@ export const ConfigSchema = z.strictObject({
   gracePeriod: duration(0, DAY).default(30_000),
   admin: AdminSchema.optional(),
   dns: DnsSchema.optional(),
+  log: LogSchema.optional(),
   listeners: z.array(ListenerSchema).min(1, "needs at least one listener"),
 }).superRefine((cfg, ctx) => {
   uniqueNames(cfg, ctx);
@@ -399,6 +422,7 @@ export const KEYS = {
   root: Object.keys(ConfigSchema.shape),
   admin: Object.keys(AdminSchema.shape),
   dns: Object.keys(DnsSchema.shape),
+  log: Object.keys(LogSchema.shape),
   upstream: Object.keys(UpstreamObjectSchema.shape),
   tcp: Object.keys(TcpListenerSchema.shape),
   http: Object.keys(HttpListenerSchema.shape),
@@ -409,4 +433,5 @@ export const KEYS = {
   headers: Object.keys(HeaderOpsSchema.shape),
   healthCheck: Object.keys(HealthCheckSchema.shape),
   healthHttp: Object.keys(HealthHttpSchema.shape),
+  requestId: Object.keys(RequestIdSchema.shape),
 } as const;

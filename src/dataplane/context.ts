@@ -5,6 +5,7 @@
  */
 import type { Sys } from "../../ffi/sys.ts";
 import type { Balancer } from "../balance/balancer.ts";
+import type { AccessLog } from "./h1/access_log.ts";
 import type { EventLoop } from "./io/loop.ts";
 import type { IoContext } from "./io/stream.ts";
 import type { ProxyAcceptSettings } from "./proxy_header.ts";
@@ -41,6 +42,8 @@ export interface ListenerSettings {
   readonly proxyAccept?: ProxyAcceptSettings;
   /** TCP: the PROXY header version sent first to the upstream. */
   readonly sendProxyProtocol?: "v1" | "v2";
+  /** Where a line per request (HTTP) or per closed connection (TCP, TLS) goes; undefined: nowhere. */
+  readonly accessLog?: AccessLog;
 }
 
 /** One open connection as listed by the admin API (`GET /stats/connections`). */

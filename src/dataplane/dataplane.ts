@@ -64,6 +64,9 @@ export class DataPlane {
   #woken = false;
   #draining = false;
   #stopped = false;
+  /** Sessions open when the drain (or retire) began, and those `stop()` closed: see {@link drainCounts}. */
+  #openAtDrain: number | undefined;
+  #cutAtStop = 0;
   #nextSweep = 0;
   #sweeps = 0;
   /** Sessions that used their byte budget, run again after the next epoll batch. */
@@ -142,6 +145,7 @@ export class DataPlane {
 
   /** Graceful: stop accepting; report `drained` once no session is left. */
   drain(): void {
+    this.#openAtDrain ??= this.sessions.size;
     this.#draining = true;
     for (const l of this.listeners) l.close();
     for (const s of [...this.sessions]) s.drain();
@@ -150,6 +154,7 @@ export class DataPlane {
 
   /** Stops watching the listeners without closing them (a newer generation owns them now). */
   retire(): void {
+    this.#openAtDrain ??= this.sessions.size;
     this.#draining = true;
     for (const l of this.listeners) l.detach();
     for (const s of [...this.sessions]) s.drain(true);
@@ -186,8 +191,14 @@ export class DataPlane {
   /** Closes every session and ends `run()`. */
   stop(): void {
     this.drain();
+    if (!this.#stopped) this.#cutAtStop = this.sessions.size;
     for (const s of [...this.sessions]) s.abort();
     this.#stopped = true;
+  }
+
+  /** How the drain went: connections open when it began, and those still open (closed) at `stop()`. */
+  drainCounts(): { open: number; cut: number } {
+    return { open: this.#openAtDrain ?? 0, cut: this.#cutAtStop };
   }
 
   #setUpListeners(): void {
@@ -200,6 +211,7 @@ export class DataPlane {
         sendTimeoutMs: l.sendTimeoutMs,
         proxyAccept: proxyAcceptSettings(l), sendProxyProtocol: l.sendProxyProtocol,
         balancer: l.group >= 0 ? this.balancers[l.group] : new Balancer([], new Int32Array(0)),
+        accessLog: this.#openLog(l.accessLog ?? "off", listenerBase(l.index)),
       };
       const settings = l.http ? this.#httpSettings(common, l.http) : l.tls ? tlsSettings(common, l.tls, this.balancers) : common;
       const accept = (wl: WorkerListener, fd: number) => this.#accepted(wl, fd);
@@ -210,9 +222,14 @@ export class DataPlane {
   }
 
   #httpSettings(common: ListenerSettings, http: NonNullable<WorkerInit["listeners"][number]["http"]>): HttpListenerSettings {
-    const accessLog = AccessLog.open(this.sys, http.accessLog, { counters: this.ctx.counters, base: common.base });
-    if (accessLog) this.#logs.push(accessLog);
-    return { ...common, http, balancers: this.balancers, accessLog };
+    return { ...common, http, balancers: this.balancers, accessLog: this.#openLog(http.accessLog, common.base) };
+  }
+
+  /** Opens a listener's access log (`off`: none), reopened with the others on SIGUSR1. */
+  #openLog(target: string, base: number): AccessLog | undefined {
+    const log = AccessLog.open(this.sys, target, { counters: this.ctx.counters, base });
+    if (log) this.#logs.push(log);
+    return log;
   }
 
   #accepted(listener: WorkerListener, fd: number): void {

@@ -69,6 +69,8 @@ export interface HttpInit {
   readonly maxHeadBytes: number;
   readonly upstreamKeepAlive: number;
   readonly accessLog: string;
+  /** The header that carries each request's id (kept from the request, or made); undefined: no ids. */
+  readonly requestIdHeader?: string;
   readonly routes: readonly RouteInit[];
 }
 
@@ -95,6 +97,8 @@ export interface ListenerInit {
   readonly trustedProxies?: readonly string[];
   /** TCP: the PROXY header sent first to the upstream. */
   readonly sendProxyProtocol?: "v1" | "v2";
+  /** TCP and TLS: the per-connection log's target ("off", "-" or a file path; HTTP's is `http.accessLog`). */
+  readonly accessLog?: string;
 }
 
 /** TLS passthrough settings of a listener. */
@@ -145,7 +149,10 @@ export type WorkerCommand =
 export type WorkerReport =
   | { readonly type: "ready" }
   | { readonly type: "drained" }
-  | { readonly type: "stopped" }
+  /** `drain`: connections open when the drain began, and those `stop` closed (for the `drained` log line). */
+  | { readonly type: "stopped"; readonly drain?: { readonly open: number; readonly cut: number } }
+  /** A line for the main thread's log (workers have none of their own). */
+  | { readonly type: "log"; readonly level: "error" | "warn"; readonly event: string; readonly msg: string; readonly fields?: Readonly<Record<string, unknown>> }
   | { readonly type: "retired" }
   | { readonly type: "connections"; readonly id: number; readonly list: ConnectionInfo[] }
   | { readonly type: "error"; readonly message: string }

@@ -7,6 +7,9 @@
  * byte moved either way, and a direction whose destination took nothing for
  * `sendTimeoutMs` while bytes wait for it (a zero window) ends the session.
  *
+ * A listener with `accessLog` gets a line per closed connection saying why it
+ * closed (./tcp_log.ts); the session notes the reason at each place it closes.
+ *
  * @module
  */
 import { formatEndpoint } from "../../ffi/sockaddr.ts";
@@ -21,6 +24,7 @@ import { peerAddress, setNoDelay } from "./io/sockets.ts";
 import { Stream } from "./io/stream.ts";
 import { Tunnel, TUNNEL_DONE, TUNNEL_RESET, TUNNEL_YIELD } from "./io/tunnel.ts";
 import { type ClientOrigin, ProxyHeaderSource } from "./proxy_header.ts";
+import { clientEndpoint, type CloseReason, connectionRecord } from "./tcp_log.ts";
 import { CONNECTED, type ConnectResult, EXHAUSTED, PENDING, UpstreamConnector } from "./upstream/connector.ts";
 
 const CONNECTING = 0;
@@ -37,6 +41,12 @@ export class TcpSession implements Handler, Session {
   readonly #tunnel: Tunnel;
   readonly #connector: UpstreamConnector;
   #openedAt = 0;
+  /** Why it closed (the per-connection log's `reason`). */
+  #reason: CloseReason = "error";
+  /** A shutdown or reload began: an abort now is the grace deadline's. */
+  #draining = false;
+  /** The client's `ip:port` for the log, read at accept (only when the listener logs). */
+  #clientName = "";
 
   constructor(
     private readonly ctx: WorkerContext,
@@ -58,18 +68,23 @@ export class TcpSession implements Handler, Session {
     setNoDelay(this.ctx.sys, this.#client.fd);
     this.#count(F.connections_total, 1);
     this.#count(F.connections_active, 1);
+    if (this.listener.accessLog) this.#clientName = clientEndpoint(this.ctx.sys, this.#client.fd, this.origin);
     if (this.ctx.loop.add(this.#client.fd, SOCKET_EVENTS, this) < 0) return this.#close(false);
     if (this.listener.balancer.hashKey.kind === KEY_CLIENT_IP) {
       // A PROXY header's client is the client; else the socket's peer, hashed from its address bytes.
       this.#connector.key = this.origin ? addressKey(this.origin.source.host) : clientKey(this.ctx.sys, this.#client.fd);
     }
+    this.#reason = "connect_failed";
     this.#connected(this.#connector.begin(this.listener.balancer, false));
   }
 
   /** Dispatches an epoll event for the client or the upstream socket. */
   onEvent(fd: number, events: number): void {
     if (fd === this.#client.fd) this.#client.onEvents(events);
-    else if (this.state === CONNECTING) return this.#connected(this.#connector.settle());
+    else if (this.state === CONNECTING) {
+      this.#reason = "connect_failed";
+      return this.#connected(this.#connector.settle());
+    }
     else this.#upstream.onEvents(events);
     if (this.state === OPEN) this.#run();
   }
@@ -81,16 +96,21 @@ export class TcpSession implements Handler, Session {
 
   /** Connect timeout, idle timeout (bytes moved), send timeout (a stalled destination). */
   checkTimers(now: number): void {
-    if (this.state === CONNECTING) return this.#connected(this.#connector.checkTimeout(now));
+    if (this.state === CONNECTING) {
+      this.#reason = "connect_timeout";
+      return this.#connected(this.#connector.checkTimeout(now));
+    }
     if (this.state !== OPEN) return;
     const stalled = this.#tunnel.stalledSince;
     if (stalled > 0 && now - stalled >= this.listener.sendTimeoutMs) {
       this.#count(F.send_timeouts, 1, true);
+      this.#reason = "send_timeout";
       return this.#close(false);
     }
     const last = Math.max(this.#tunnel.lastProgress, this.#openedAt);
     if (now - last >= this.listener.idleTimeoutMs) {
       this.#count(F.idle_timeouts, 1, true);
+      this.#reason = "idle_timeout";
       this.#close(false);
     }
   }
@@ -100,17 +120,23 @@ export class TcpSession implements Handler, Session {
     return this.origin?.source.host ?? peerAddress(this.ctx.sys, this.#client.fd)?.host ?? "";
   }
 
-  /** A TCP stream has no request boundary: it keeps going until it ends. */
-  drain(): void {}
+  /** A TCP stream has no request boundary: it keeps going until it ends (or the grace deadline aborts it). */
+  drain(): void {
+    this.#draining = true;
+  }
 
   /** Closes both sockets now. */
   abort(): void {
+    this.#reason = this.#draining ? "drain" : "error";
     this.#close(false);
   }
 
   #connected(r: ConnectResult): void {
     if (r === PENDING) return;
-    if (r === EXHAUSTED) return this.#close(true);
+    if (r === EXHAUSTED) {
+      if (this.#connector.attempts === 0) this.#reason = "no_upstream";
+      return this.#close(true);
+    }
     if (r === CONNECTED) this.#opened();
   }
 
@@ -133,8 +159,12 @@ export class TcpSession implements Handler, Session {
     else if (r === TUNNEL_RESET) {
       this.#count(F.errors, 1, true);
       if (this.#tunnel.farSideFailed()) this.#connector.report(false);
+      this.#reason = "reset";
       this.#close(false);
-    } else if (r === TUNNEL_DONE) this.#close(false);
+    } else if (r === TUNNEL_DONE) {
+      this.#reason = "eof";
+      this.#close(false);
+    }
   }
 
   #close(failed: boolean): void {
@@ -151,6 +181,11 @@ export class TcpSession implements Handler, Session {
     this.#count(F.connections_active, -1);
     if (wasOpen) this.ctx.counters[this.#connector.target!.base + F.connections_active]--;
     this.#observe(H.connection_duration_seconds, (this.ctx.now - this.startedAt) / 1000, wasOpen);
+    const log = this.listener.accessLog;
+    if (log) {
+      const upstream = wasOpen ? this.#connector.target : null;
+      log.write(connectionRecord(this.listener.name, this.#clientName, upstream, this.#tunnel, this.ctx.now - this.startedAt, this.#reason));
+    }
     this.ctx.sessionClosed(this, this.listener);
   }
 

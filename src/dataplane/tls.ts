@@ -13,6 +13,9 @@
  * when there is no default route (`tls_no_route`). A client that closes before
  * sending a byte is closed without a count (a TCP health check does that).
  *
+ * A listener with `accessLog` gets a line per closed connection, as TCP's
+ * (./tcp_log.ts), with the ClientHello's `sni` once one was read.
+ *
  * @module
  */
 import { EAGAIN } from "../../ffi/constants.ts";
@@ -26,6 +29,7 @@ import { SniRouter } from "../tls/sni_router.ts";
 import type { ConnectionInfo, ListenerSettings, Session, WorkerContext } from "./context.ts";
 import { Endpoint } from "./io/endpoint.ts";
 import { type ClientOrigin, ProxyHeaderSource } from "./proxy_header.ts";
+import { clientEndpoint, type CloseReason, connectionRecord } from "./tcp_log.ts";
 import { InBuffer } from "./io/inbuf.ts";
 import { type Handler, SOCKET_EVENTS } from "./io/loop.ts";
 import { peerAddress, setNoDelay } from "./io/sockets.ts";
@@ -78,6 +82,12 @@ export class TlsSession implements Handler, Session {
   readonly #connector: UpstreamConnector;
   #route: RouteInit | null = null;
   #openedAt = 0;
+  /** Why it closed (the per-connection log's `reason`). */
+  #reason: CloseReason = "error";
+  /** A shutdown or reload began: an abort now is the grace deadline's. */
+  #draining = false;
+  /** The client's `ip:port` for the log, read at accept (only when the listener logs). */
+  #clientName = "";
 
   constructor(
     private readonly ctx: TlsWorkerContext,
@@ -99,6 +109,7 @@ export class TlsSession implements Handler, Session {
     setNoDelay(this.ctx.sys, this.#client.fd);
     this.#count(F.connections_total, 1);
     this.#count(F.connections_active, 1);
+    if (this.listener.accessLog) this.#clientName = clientEndpoint(this.ctx.sys, this.#client.fd, this.origin);
     if (this.ctx.loop.add(this.#client.fd, SOCKET_EVENTS, this) < 0) return this.#close(false);
     this.#readHello();
   }
@@ -108,8 +119,10 @@ export class TlsSession implements Handler, Session {
     if (fd === this.#client.fd) {
       this.#client.onEvents(events);
       if (this.state === HELLO) return this.#readHello();
-    } else if (this.state === CONNECTING) return this.#connected(this.#connector.settle());
-    else this.#upstream.onEvents(events);
+    } else if (this.state === CONNECTING) {
+      this.#reason = "connect_failed";
+      return this.#connected(this.#connector.settle());
+    } else this.#upstream.onEvents(events);
     if (this.state === OPEN) this.#run();
   }
 
@@ -121,27 +134,35 @@ export class TlsSession implements Handler, Session {
   /** ClientHello timeout, connect timeout, then idle and send timeouts as for TCP. */
   checkTimers(now: number): void {
     if (this.state === HELLO) {
-      if (now - this.startedAt >= this.listener.tls.clientHelloTimeoutMs) this.#refuse(F.tls_hello_timeouts);
+      if (now - this.startedAt >= this.listener.tls.clientHelloTimeoutMs) this.#refuse(F.tls_hello_timeouts, "tls_hello_timeout");
       return;
     }
-    if (this.state === CONNECTING) return this.#connected(this.#connector.checkTimeout(now));
+    if (this.state === CONNECTING) {
+      this.#reason = "connect_timeout";
+      return this.#connected(this.#connector.checkTimeout(now));
+    }
     if (this.state !== OPEN) return;
     const stalled = this.#tunnel.stalledSince;
     if (stalled > 0 && now - stalled >= this.listener.sendTimeoutMs) {
       this.#count(F.send_timeouts, 1, true);
+      this.#reason = "send_timeout";
       return this.#close(false);
     }
     if (now - Math.max(this.#tunnel.lastProgress, this.#openedAt) >= this.listener.idleTimeoutMs) {
       this.#count(F.idle_timeouts, 1, true);
+      this.#reason = "idle_timeout";
       this.#close(false);
     }
   }
 
-  /** A passthrough stream has no request boundary: it keeps going until it ends. */
-  drain(): void {}
+  /** A passthrough stream has no request boundary: it keeps going until it ends (or the grace deadline aborts it). */
+  drain(): void {
+    this.#draining = true;
+  }
 
   /** Closes both sockets now. */
   abort(): void {
+    this.#reason = this.#draining ? "drain" : "error";
     this.#close(false);
   }
 
@@ -151,16 +172,16 @@ export class TlsSession implements Handler, Session {
     while (this.state === HELLO && this.#client.readable) {
       const n = cin.fill(this.ctx.sys, this.#client);
       if (n === -EAGAIN) return;
-      if (n <= 0) return cin.size === 0 ? this.#close(false) : this.#refuse(F.tls_bad_hello);
+      if (n <= 0) return cin.size === 0 ? this.#clientClosed() : this.#refuse(F.tls_bad_hello, "tls_bad_hello");
       const r = readClientHello(cin.buf, cin.start, cin.end, HELLO_BUFFER, this.#hello);
       if (r === HELLO_OK) return this.#pickRoute();
-      if (r !== HELLO_NEED_MORE) return this.#refuse(F.tls_bad_hello);
+      if (r !== HELLO_NEED_MORE) return this.#refuse(F.tls_bad_hello, "tls_bad_hello");
     }
   }
 
   #pickRoute(): void {
     const entry = this.listener.router.match(this.#hello.sni);
-    if (entry === undefined) return this.#refuse(F.tls_no_route);
+    if (entry === undefined) return this.#refuse(F.tls_no_route, "tls_no_route");
     const route = this.#route = entry.route;
     const base = this.ctx.routeBase(route.index);
     this.ctx.counters[base + F.connections_total]++;
@@ -172,12 +193,16 @@ export class TlsSession implements Handler, Session {
     if (balancer.hashKey.kind === KEY_CLIENT_IP) {
       this.#connector.key = this.origin ? addressKey(this.origin.source.host) : clientKey(this.ctx.sys, this.#client.fd);
     }
+    this.#reason = "connect_failed";
     this.#connected(this.#connector.begin(balancer, false));
   }
 
   #connected(r: ConnectResult): void {
     if (r === PENDING) return;
-    if (r === EXHAUSTED) return this.#close(true);
+    if (r === EXHAUSTED) {
+      if (this.#connector.attempts === 0) this.#reason = "no_upstream";
+      return this.#close(true);
+    }
     if (r === CONNECTED) this.#opened();
   }
 
@@ -204,19 +229,30 @@ export class TlsSession implements Handler, Session {
     else if (r === TUNNEL_RESET) {
       this.#count(F.errors, 1, true);
       if (this.#tunnel.farSideFailed()) this.#connector.report(false);
+      this.#reason = "reset";
       this.#close(false);
-    } else if (r === TUNNEL_DONE) this.#close(false);
+    } else if (r === TUNNEL_DONE) {
+      this.#reason = "eof";
+      this.#close(false);
+    }
   }
 
   /** Closes a connection refused before it had an upstream, counting why. */
-  #refuse(field: number): void {
+  #refuse(field: number, reason: CloseReason): void {
     this.#count(field, 1);
+    this.#reason = reason;
+    this.#close(false);
+  }
+
+  /** The client closed before sending a byte (a TCP health check does that): no count. */
+  #clientClosed(): void {
+    this.#reason = "client_closed";
     this.#close(false);
   }
 
   #close(failed: boolean): void {
     if (this.state === CLOSED) return;
-    const wasOpen = this.state === OPEN;
+    const wasOpen = this.state === OPEN, helloRead = this.state !== HELLO || this.#reason === "tls_no_route";
     this.state = CLOSED;
     const { sys, loop, io, counters } = this.ctx;
     this.#tunnel.forward.release(io);
@@ -236,7 +272,16 @@ export class TlsSession implements Handler, Session {
     }
     if (wasOpen) counters[this.#connector.target!.base + F.connections_active]--;
     this.#observe(H.connection_duration_seconds, seconds, wasOpen);
+    if (this.listener.accessLog) this.#log(wasOpen, helloRead);
     this.ctx.sessionClosed(this, this.listener);
+  }
+
+  /** The per-connection log line, with the server name once a ClientHello was read. */
+  #log(wasOpen: boolean, helloRead: boolean): void {
+    const upstream = wasOpen ? this.#connector.target : null;
+    const record = connectionRecord(this.listener.name, this.#clientName, upstream, this.#tunnel, this.ctx.now - this.startedAt, this.#reason);
+    if (helloRead) record.sni = this.#hello.sni;
+    this.listener.accessLog!.write(record);
   }
 
   /** A snapshot for the admin's connection list, with the ClientHello's SNI and ALPN once read. */

@@ -1,5 +1,6 @@
 /**
- * The JSON access log: one line a request, queued in a fixed-size buffer and
+ * The JSON access log: one line a request (HTTP) or a closed connection
+ * (TCP, TLS passthrough: ../tcp_log.ts), queued in a fixed-size buffer and
  * written without ever blocking the worker (see ../log_writer.ts). A line that
  * finds the buffer full is dropped and counted in `access_log_dropped`.
  * Lines of several workers never interleave: each write holds whole lines.
@@ -9,6 +10,7 @@
 import type { Sys } from "../../../ffi/sys.ts";
 import { F } from "../../stats/layout.ts";
 import { LineQueue, type LogFd, openLogTarget, writeLog } from "../log_writer.ts";
+import type { ConnectionRecord } from "../tcp_log.ts";
 
 /** One access-log record. Field names are part of the log's interface. */
 export interface AccessRecord {
@@ -26,6 +28,8 @@ export interface AccessRecord {
   upstream: string;
   duration_ms: number;
   upstream_ms: number;
+  /** The request's id (listener `requestId`); left out when ids are off. */
+  request_id?: string;
 }
 
 /** Bytes of lines a log holds while its target is slow (per listener, per worker). */
@@ -57,8 +61,8 @@ export class AccessLog {
     return new AccessLog(sys, target, openLogTarget(sys, target), drops);
   }
 
-  /** Queues one record as a JSON line (or drops and counts it when the queue is full). */
-  write(record: AccessRecord): void {
+  /** Queues one record (a request's, or a TCP connection's) as a JSON line (or drops and counts it when the queue is full). */
+  write(record: AccessRecord | ConnectionRecord): void {
     if (!this.#queue.push(JSON.stringify(record))) {
       this.drops.counters[F.access_log_dropped]++;
       this.drops.counters[this.drops.base + F.access_log_dropped]++;
