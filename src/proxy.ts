@@ -28,6 +28,8 @@ import { DnsDiscovery } from "./discovery/dns.ts";
 import { checkAddRequest, UpstreamChangeError, withAdditions, type AddedUpstream, type UpstreamRequest } from "./discovery/live.ts";
 import type { Resolution } from "./generation.ts";
 import { handOver, readUpgradePid, removePidFile, writePidFile } from "./upgrade.ts";
+import { type LogOptions, processLog } from "./log/logger.ts";
+import { logDrained, logDraining, summarize } from "./log/drain.ts";
 
 export type { ValidConfig };
 export type { UpstreamRequest };
@@ -56,6 +58,12 @@ export interface StartOptions {
    * ready it sends that process SIGTERM, so it drains and exits.
    */
   readonly upgradeFrom?: string;
+  /**
+   * The process log (src/log/): a format or level given here beats the
+   * config's `log` block; `sink` receives each line (default: stdout for the
+   * start lines, stderr for the rest). Default: text, info, as the config says.
+   */
+  readonly log?: LogOptions;
 }
 
 /** A running proxy. */
@@ -121,6 +129,8 @@ export async function startProxy(input: ConfigInput | ValidConfig, options: Star
   const source = options.source ?? options.configPath ?? "config";
   const config = validateConfig(input, source);
   await assertPreflight(config, source);
+  processLog.configure(options.log ?? {});
+  processLog.follow(config.log);
   const oldPid = options.upgradeFrom === undefined ? undefined : readUpgradePid(options.upgradeFrom);
   const sys = await loadSys();
   raiseFileLimit(sys);
@@ -146,7 +156,7 @@ export async function startProxy(input: ConfigInput | ValidConfig, options: Star
     throw err;
   }
   if (oldPid !== undefined) {
-    for (const line of handOver(oldPid)) console.error(`spliced: ${line}`);
+    handOver(oldPid);
     if (config.admin && !admin) proxy.adminAfter(oldPid);
   }
   return proxy;
@@ -209,17 +219,18 @@ class RunningProxy implements Proxy {
   /** Upgrade: binds the admin address once the old process `pid` let go of it (it does at its exit). */
   adminAfter(pid: number): void {
     const listen = this.config.admin!.listen;
-    console.error(`spliced: upgrade: admin ${listen} comes up once pid ${pid} releases it`);
+    processLog.info("upgrade", `upgrade: admin ${listen} comes up once pid ${pid} releases it`, { old_pid: pid, admin: listen });
     const retry = async () => {
       if (this.#closing) return;
       try {
         this.admin = await startAdmin(this.config, true);
       } catch (err) {
-        return console.error(`spliced: upgrade: admin not started: ${(err as Error).message}`);
+        const error = (err as Error).message;
+        return processLog.error("upgrade", `upgrade: admin not started: ${error}`, { old_pid: pid, admin: listen, error });
       }
       if (!this.admin) return void setTimeout(retry, 200);
       this.admin.attach(this);
-      console.error(`spliced: upgrade: admin ${listen} up`);
+      processLog.info("admin", `upgrade: admin ${listen} up`, { old_pid: pid, address: listen });
     };
     setTimeout(retry, 200);
   }
@@ -322,7 +333,8 @@ class RunningProxy implements Proxy {
   /** DNS answers changed: rebuild the upstreams from the last good sets. */
   rediscover(): Promise<unknown> {
     return this.#queue(() => this.#apply(this.#base, this.#added, this.#removed)).catch((err) => {
-      if (!this.#closing) console.error(`spliced: dns: upstreams not updated: ${(err as Error).message}`);
+      const error = (err as Error).message;
+      if (!this.#closing) processLog.error("dns_update_failed", `dns: upstreams not updated: ${error}`, { error });
     });
   }
 
@@ -362,6 +374,7 @@ class RunningProxy implements Proxy {
     }
     this.#dns?.close();
     this.#dns = dns;
+    processLog.follow(config.log);
     return config;
   }
 
@@ -395,6 +408,8 @@ class RunningProxy implements Proxy {
 
   /** A retired generation's workers stopped: keep its counters, let the rest go. */
   #ended(gen: Generation): void {
+    // During a shutdown its workers are counted in the shutdown's own drained line.
+    if (!this.#closing) logDrained(processLog, summarize(gen.workers.map((w) => w.drainCounts)), gen.id);
     this.#archive.fold(gen, this.current);
     this.#restartsBefore += gen.health.restarts;
     this.#retiring.delete(gen);
@@ -411,7 +426,9 @@ class RunningProxy implements Proxy {
     this.#health.close();
     this.#history.stop();
     const gens = [...this.#retiring, this.current];
+    logDraining(processLog, this.stats().totals.connections_active, graceMs);
     await Promise.all(gens.map((g) => shutdownGeneration(g, graceMs)));
+    logDrained(processLog, summarize(gens.flatMap((g) => g.workers.map((w) => w.drainCounts))));
     if (this.#pidFile !== undefined) removePidFile(this.#pidFile);
     await this.admin?.close();
   }

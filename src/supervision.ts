@@ -7,6 +7,7 @@
  */
 import type { Sys } from "../ffi/sys.ts";
 import type { Generation } from "./generation.ts";
+import { processLog } from "./log/logger.ts";
 import { WorkerHandle } from "./workers.ts";
 
 /** How a generation's workers fared: shown in `/stats`, `/metrics` and `/ready`. */
@@ -37,11 +38,15 @@ export function supervise(sys: Sys, gen: Generation, worker: WorkerHandle, init:
   const startedAt = Date.now();
   worker.onCrash = (err) => {
     const w = worker.index;
-    if (gen.health.ending) return void console.error(`spliced: worker ${w} failed while stopping: ${err.message}`);
+    if (gen.health.ending) {
+      return processLog.warn("worker_failed", `worker ${w} failed while stopping: ${err.message}`, { worker: w, generation: gen.id, error: err.message });
+    }
     gen.health.down.add(w);
     const row = Date.now() - startedAt > STABLE_MS ? 0 : failuresInARow;
     const delay = Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** row);
-    console.error(`spliced: worker ${w} failed: ${err.message}; restarting it in ${delay} ms`);
+    processLog.warn("worker_failed", `worker ${w} failed: ${err.message}; restarting it in ${delay} ms`, {
+      worker: w, generation: gen.id, error: err.message, restart_in_ms: delay,
+    });
     setTimeout(() => restart(sys, gen, w, init, row + 1), delay);
   };
 }
@@ -53,13 +58,15 @@ async function restart(sys: Sys, gen: Generation, w: number, init: WorkerStart, 
   try {
     await worker.start(init);
   } catch (err) {
-    console.error(`spliced: worker ${w} did not restart: ${(err as Error).message}`);
+    processLog.error("worker_restart_failed", `worker ${w} did not restart: ${(err as Error).message}`, {
+      worker: w, generation: gen.id, error: (err as Error).message,
+    });
     worker.terminate();
     const delay = Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** failuresInARow);
     return void setTimeout(() => restart(sys, gen, w, init, failuresInARow + 1), delay);
   }
   gen.health.restarts++;
   gen.health.down.delete(w);
-  console.error(`spliced: worker ${w} restarted`);
+  processLog.info("worker_restarted", `worker ${w} restarted`, { worker: w, generation: gen.id, restarts: gen.health.restarts });
   supervise(sys, gen, worker, init, failuresInARow);
 }

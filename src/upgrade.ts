@@ -14,6 +14,7 @@
 import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { ConfigError } from "./errors.ts";
+import { type Logger, processLog } from "./log/logger.ts";
 
 const MIGRATE_REQ = "/proc/sys/net/ipv4/tcp_migrate_req";
 
@@ -50,18 +51,21 @@ function signalProblem(pid: number): string | undefined {
   }
 }
 
-/** Tells the old process to drain and exit; returns a warning to log, if any. */
-export function handOver(pid: number): string[] {
-  const lines = [`upgrade: serving beside pid ${pid}; sent it SIGTERM to drain`];
+/** Tells the old process to drain and exit, and logs the hand-over (a warning when it may lose a connection). */
+export function handOver(pid: number, log: Logger = processLog): void {
+  log.info("upgrade", `upgrade: serving beside pid ${pid}; sent it SIGTERM to drain`, { old_pid: pid });
   try {
     process.kill(pid, "SIGTERM");
   } catch (err) {
-    lines.push(`upgrade: could not signal pid ${pid}: ${(err as { code?: string }).code ?? err}`);
+    const code = (err as { code?: string }).code ?? String(err);
+    log.error("upgrade", `upgrade: could not signal pid ${pid}: ${code}`, { old_pid: pid, error: code });
   }
   if (migrateReqSetting() === "0") {
-    lines.push(`upgrade: warning: ${MIGRATE_REQ.slice(10).replaceAll("/", ".")} is 0: a connection queued on the old process's listeners as they close may be reset; set it to 1 for a lossless hand-over`);
+    const setting = MIGRATE_REQ.slice(10).replaceAll("/", ".");
+    log.warn("upgrade", `upgrade: warning: ${setting} is 0: a connection queued on the old process's listeners as they close may be reset; set it to 1 for a lossless hand-over`, {
+      old_pid: pid, sysctl: setting, value: 0,
+    });
   }
-  return lines;
 }
 
 function migrateReqSetting(): string | undefined {

@@ -10,6 +10,8 @@ import type { Sys } from "../ffi/sys.ts";
 import { check } from "./errors.ts";
 import type { ConnectionInfo } from "./dataplane/context.ts";
 import { CONTROL_SEQ, CONTROL_SIZE, type WorkerCommand, type WorkerInit, type WorkerReport } from "./dataplane/protocol.ts";
+import type { DrainCounts } from "./log/drain.ts";
+import { processLog } from "./log/logger.ts";
 
 const WORKER_URL = new URL("./dataplane/worker.ts", import.meta.url).href;
 const ONE = new BigUint64Array([1n]);
@@ -24,6 +26,8 @@ export class WorkerHandle {
   #ready = false;
   /** Called once if the worker fails after it was ready (it threw out of its loop, or its thread died). */
   onCrash: ((err: Error) => void) | undefined;
+  /** What the worker said of its drain when it stopped; undefined until then (or if it failed instead). */
+  drainCounts: DrainCounts | undefined;
 
   constructor(private readonly sys: Sys, readonly index: number) {
     this.wakeFd = check("eventfd", sys.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -99,7 +103,11 @@ export class WorkerHandle {
   #onReport(msg: WorkerReport): void {
     if (msg.type === "error") return this.#fail(new Error(msg.message));
     if (msg.type === "crashed") return this.#crashed(new Error(msg.message));
-    if (msg.type === "stopped") this.#stopped = true;
+    if (msg.type === "log") return processLog.write(msg.level, msg.event, msg.msg, { worker: this.index, ...msg.fields });
+    if (msg.type === "stopped") {
+      this.#stopped = true;
+      this.drainCounts = msg.drain;
+    }
     const list = this.#listeners.get(msg.type) ?? [];
     this.#listeners.delete(msg.type);
     for (const fn of list) fn(msg);
@@ -108,7 +116,7 @@ export class WorkerHandle {
   #fail(err: Error): void {
     if (this.#ready) this.#crashed(err);
     else if (this.#failure) this.#failure(err);
-    else console.error(`spliced: ${err.message}`);
+    else processLog.error("worker_failed", err.message, { worker: this.index });
   }
 
   /** After start-up a failure ends this worker; whoever waits on it hears at once, and onCrash decides what next. */

@@ -13,6 +13,7 @@ import type { Proxy } from "../proxy.ts";
 import { createAdmin, type Admin } from "./app.ts";
 import { accessFor, type AdminAccess, type AdminAuthConfig, type TokenSource } from "./auth.ts";
 import { errorBody } from "./errors.ts";
+import { processLog } from "../log/logger.ts";
 import { serve, type ServeLimits } from "./serve.ts";
 
 /** An admin server waiting for its proxy. */
@@ -23,6 +24,21 @@ export interface AdminServer {
 }
 
 type Handler = (req: Request) => Response | Promise<Response>;
+
+/**
+ * What the admin API did (control.ts words it), as `spliced: admin: LINE`:
+ * a reload through it is the event `reload` or `reload_failed`, as a SIGHUP's;
+ * anything else `admin_action`.
+ */
+function logAdminAction(line: string): void {
+  const fields = { trigger: "admin" };
+  const text = `admin: ${line}`;
+  if (/^reloaded /.test(line)) return processLog.info("reload", text, fields);
+  if (/^POST \/reload: reload failed/.test(line)) {
+    return processLog.error("reload_failed", text, { ...fields, error: line.replace(/^.*?previous config: /, "") });
+  }
+  processLog.info("admin_action", text, fields);
+}
 
 /** The `admin` config block as the server reads it (limits optional: defaults apply). */
 export type AdminServerConfig = AdminAuthConfig & {
@@ -64,14 +80,14 @@ export async function serveAdminFor(admin: string | AdminServerConfig, from: Tok
           token: access.token,
           readsNeedToken: !access.loopback,
           loopbackHostsOnly: access.loopback,
-          log: (line) => console.error(`spliced: admin: ${line}`),
+          log: logAdminAction,
         });
         const hono = app.app;
         handler = (req) => hono.fetch(req);
       } catch (err) {
         // Fail closed: never serve an unprotected admin API.
         const message = `admin API disabled: ${(err as Error).message}`;
-        console.error(`spliced: ${message}`);
+        processLog.error("admin_disabled", message, { error: (err as Error).message });
         handler = () => Response.json(errorBody("admin_misconfigured", message), { status: 503 });
       }
     },

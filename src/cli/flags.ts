@@ -71,6 +71,13 @@ function setHealthCheck(listener: Record<string, unknown>, values: Values): void
   else listener.healthCheck = block;
 }
 
+/** The `log` block `--log-format` and `--log-level` give, or undefined when neither is given. */
+export function logFlags(values: Values): Record<string, unknown> | undefined {
+  const log: Record<string, unknown> = {};
+  setFrom(log, values, [["format", "log-format"], ["level", "log-level"]]);
+  return Object.keys(log).length ? log : undefined;
+}
+
 /** The config the flags of `tcp`, `http` or `static` describe (not validated yet). */
 export function flagConfig(command: string, values: Values): ConfigInput {
   const listener = flagListener(command, values);
@@ -78,5 +85,7 @@ export function flagConfig(command: string, values: Values): ConfigInput {
   setHealthCheck(listener, values);
   const config: Record<string, unknown> = { listeners: [listener] };
   setFrom(config, values, GLOBAL_FLAGS);
+  const log = logFlags(values);
+  if (log) config.log = log;
   return config as ConfigInput;
 }

@@ -34,6 +34,8 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   "upstream-timeout": { value: "DUR", help: "504 when the upstream sends no byte of its answer this long (default 60s)" },
   "access-log": { value: "TARGET", help: "JSON access log: a file path (its directory must exist), - for stdout, or off (default off)" },
   "health-check": { value: "DUR", help: "check each upstream with a TCP connect this often (2 down in a row: no traffic, /ready 503; 2 up: back)" },
+  "log-format": { value: "text|json", help: "the operational log (stderr) and the start lines (stdout): text lines (default) or one JSON object per line; beats the file's log.format" },
+  "log-level": { value: "LEVEL", help: "error, warn, info (default) or debug: the least severe log line shown; beats the file's log.level" },
   "pid-file": { value: "PATH", help: "write the pid here once ready" },
   "upgrade-from": { value: "PIDFILE", help: "zero-downtime upgrade: bind beside the spliced whose pid is in PIDFILE, then tell it to drain" },
   runtime: { value: "bun|deno", help: "the JavaScript runtime (read by bin/spliced, anywhere before --; also SPLICED_RUNTIME)" },

@@ -6,6 +6,7 @@
  * @module
  */
 import process from "node:process";
+import { processLog as log } from "../log/logger.ts";
 import type { Proxy } from "../proxy.ts";
 
 /**
@@ -36,12 +37,15 @@ export function handleStopSignals(proxy: Proxy): void {
   let signalled = false;
   const onSignal = (sig: string) => {
     if (signalled) {
-      console.error(`spliced: second ${sig}, exiting now`);
+      log.warn("signal", `second ${sig}, exiting now`, { signal: sig });
       process.exit(1);
     }
     signalled = true;
-    console.error(`spliced: ${sig}: draining (grace period ${proxy.config.gracePeriod / 1000}s)`);
-    proxy.close().then(() => process.exit(0));
+    log.info("signal", `${sig}: shutting down`, { signal: sig });
+    proxy.close().then(() => {
+      log.info("shutdown", "stopped", { signal: sig });
+      process.exit(0);
+    });
   };
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
@@ -49,17 +53,25 @@ export function handleStopSignals(proxy: Proxy): void {
 
 /** SIGUSR1: reopen the access log files (after logrotate moved them). */
 function reopenOnSignal(proxy: Proxy | undefined): void {
-  if (!proxy) return void console.error("spliced: SIGUSR1: still starting, no log to reopen yet");
+  if (!proxy) return log.warn("signal", "SIGUSR1: still starting, no log to reopen yet", { signal: "SIGUSR1" });
   proxy.reopenLogs();
-  console.error("spliced: SIGUSR1: reopening access logs");
+  log.info("reopen", "SIGUSR1: reopening access logs", { signal: "SIGUSR1" });
 }
 
 /** SIGHUP: re-read the config file, as nginx and HAProxy do. */
 function reloadOnSignal(proxy: Proxy | undefined): void {
-  if (!proxy) return void console.error("spliced: SIGHUP: still starting, not reloaded");
-  if (!proxy.configPath) return void console.error("spliced: SIGHUP: started from flags, there is no config file to reload");
+  const signal = "SIGHUP";
+  if (!proxy) return log.warn("signal", "SIGHUP: still starting, not reloaded", { signal });
+  if (!proxy.configPath) return log.warn("signal", "SIGHUP: started from flags, there is no config file to reload", { signal });
+  const path = proxy.configPath;
   proxy.reload().then(
-    (cfg) => console.error(`spliced: SIGHUP: reloaded ${proxy.configPath} (${cfg.listeners.length} listeners)`),
-    (err) => console.error(`spliced: SIGHUP: reload failed, still running the previous config:\n${err.message}`),
+    (cfg) => {
+      const fields = { signal, path, generation: proxy.stats().generation, listeners: cfg.listeners.map((l) => l.name) };
+      log.info("reload", `SIGHUP: reloaded ${path} (${cfg.listeners.length} listeners)`, fields);
+    },
+    (err) => {
+      const error = (err as Error).message;
+      log.error("reload_failed", `SIGHUP: reload failed, still running the previous config: ${error}`, { signal, path, error });
+    },
   );
 }

@@ -9,7 +9,7 @@ import { loadConfigFile, validateConfig, type ConfigInput } from "../config.ts";
 import { UsageError } from "../errors.ts";
 import type { ValidConfig } from "../proxy.ts";
 import { FLAG_COMMANDS } from "./commands.ts";
-import { flagConfig, numberFlag } from "./flags.ts";
+import { flagConfig, logFlags, numberFlag } from "./flags.ts";
 import { stringValue, type Values } from "./parse.ts";
 import { asFlags, asIs, inTermsSync, type Restate } from "./terms.ts";
 
@@ -43,16 +43,20 @@ function fromFlagValues(command: string, values: Values): { config: ValidConfig;
   return { config: inTermsSync(asFlags, () => validateConfig(input, COMMAND_LINE)), source: COMMAND_LINE };
 }
 
-/** The config file of `run` or `check`, with `--workers` instead of the file's workers. */
+/**
+ * The config file of `run` or `check`, with `--workers` instead of the file's
+ * workers, and `--log-format`, `--log-level` instead of its `log` settings.
+ */
 function fromFile(command: string, values: Values): { config: ValidConfig; source: string } {
   const path = stringValue(values, "config");
   if (path === undefined) throw new UsageError(`${command} needs --config FILE`, command);
   const config = loadConfigFile(path);
   const workers = stringValue(values, "workers");
-  if (workers === undefined) return { config, source: path };
-  const input = { workers: numberFlag(workers), listeners: config.listeners } as ConfigInput;
+  const log = logFlags(values);
+  if (workers === undefined && log === undefined) return { config, source: path };
+  const input = { workers: workers === undefined ? config.workers : numberFlag(workers), log, listeners: config.listeners } as ConfigInput;
   const checked = inTermsSync(asFlags, () => validateConfig(input, COMMAND_LINE));
-  return { config: { ...config, workers: checked.workers }, source: path };
+  return { config: { ...config, workers: checked.workers, ...(log && { log: { ...config.log, ...checked.log } }) }, source: path };
 }
 
 /** `--admin-token-file` overrides the config's token settings; it needs an admin address. */

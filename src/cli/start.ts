@@ -6,6 +6,7 @@
  */
 import { currentRuntime } from "../../ffi/mod.ts";
 import { assertPreflight } from "../config.ts";
+import type { LogFormat, LogLevel } from "../log/logger.ts";
 import { startProxy } from "../proxy.ts";
 import { announce } from "./announce.ts";
 import { stringValue, type Values } from "./parse.ts";
@@ -25,6 +26,8 @@ export async function runProxy(cc: CommandConfig, values: Values): Promise<void>
     configPath: stringValue(values, "config"),
     pidFile: stringValue(values, "pid-file"),
     upgradeFrom: stringValue(values, "upgrade-from"),
+    // Given flags beat the file's log block, at start and at each reload (checked with the config).
+    log: { format: stringValue(values, "log-format") as LogFormat | undefined, level: stringValue(values, "log-level") as LogLevel | undefined },
   });
   state.proxy = proxy;
   announce(proxy, currentRuntime());

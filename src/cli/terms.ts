@@ -25,6 +25,8 @@ const FLAG_OF: readonly (readonly [string, string])[] = [
   ["workers", "--workers"],
   ["pipeSize", "--pipe-size"],
   ["gracePeriod", "--grace-period"],
+  ["log.format", "--log-format"],
+  ["log.level", "--log-level"],
 ];
 
 /** Each path of {@link FLAG_OF} as a pattern, an index after it included. */

@@ -29,7 +29,9 @@ function command(cmd: WorkerCommand): void {
     report({ type: "retired" });
   } else if (cmd.type === "stop") plane.stop();
   else if (cmd.type === "connections") report({ type: "connections", id: cmd.id, list: plane.connections(cmd.limit) });
-  else if (cmd.type === "reopen-logs") for (const failure of plane.reopenLogs()) console.error(`spliced: reopen ${failure}`);
+  else if (cmd.type === "reopen-logs") {
+    for (const failure of plane.reopenLogs()) report({ type: "log", level: "error", event: "reopen_failed", msg: `reopen ${failure}` });
+  }
   else if (cmd.type === "inject-fault") plane.injectFault();
 }
 
@@ -37,7 +39,10 @@ async function start(init: WorkerInit): Promise<void> {
   const sys = await loadSys();
   plane = new DataPlane(sys, init, {
     drained: () => report({ type: "drained" }),
-    error: (err) => console.error(`spliced worker ${init.workerIndex}: ${err instanceof Error ? err.stack : err}`),
+    error: (err) => report({
+      type: "log", level: "error", event: "worker_error", msg: `worker ${init.workerIndex}: ${err instanceof Error ? err.stack : err}`,
+      fields: { worker: init.workerIndex },
+    }),
   });
   report({ type: "ready" });
   try {
@@ -47,7 +52,7 @@ async function start(init: WorkerInit): Promise<void> {
     report({ type: "crashed", message: err instanceof Error ? err.message : String(err) });
     return;
   }
-  report({ type: "stopped" });
+  report({ type: "stopped", drain: plane.drainCounts() });
 }
 
 port.onmessage = (e: MessageEvent) => {

@@ -73,10 +73,8 @@ export async function startSpliced(args: string[]): Promise<SplicedProcess> {
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-  await waitFor(() => /^admin http:\/\/\S+:(\d+)\//m.test(out), exited, () => out);
-  const ports: Record<string, number> = {};
-  for (const m of out.matchAll(/^listener (\S+) \S+ \S+:(\d+) ->/gm)) ports[m[1]] = Number(m[2]);
-  const adminPort = Number(/^admin http:\/\/\S+:(\d+)\//m.exec(out)![1]);
+  await waitFor(() => startLines(out).adminPort !== undefined, exited, () => out);
+  const { ports, adminPort } = startLines(out) as { ports: Record<string, number>; adminPort: number };
   return {
     child, pid: child.pid!, ports, port: Object.values(ports)[0], adminPort, exited,
     output: () => out,
@@ -93,6 +91,30 @@ export async function startSpliced(args: string[]): Promise<SplicedProcess> {
       return exited;
     },
   };
+}
+
+/**
+ * Listener and admin ports from the start lines: text (`listener NAME MODE HOST:PORT -> ...`,
+ * `admin http://HOST:PORT/ ...`) or, with `--log-format json`, the `listener` and `admin` events.
+ */
+export function startLines(out: string): { ports: Record<string, number>; adminPort?: number } {
+  const ports: Record<string, number> = {};
+  let adminPort: number | undefined;
+  for (const m of out.matchAll(/^listener (\S+) \S+ \S+:(\d+) ->/gm)) ports[m[1]] = Number(m[2]);
+  const text = /^admin http:\/\/\S+:(\d+)\//m.exec(out);
+  if (text) adminPort = Number(text[1]);
+  for (const line of out.split("\n")) {
+    if (!line.startsWith("{") || !line.endsWith("}")) continue;
+    let record;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      continue; // a line cut by the other stream's output
+    }
+    if (record.event === "listener") ports[record.name] = record.port;
+    if (record.event === "admin" && typeof record.port === "number") adminPort = record.port;
+  }
+  return { ports, adminPort };
 }
 
 async function waitFor(ready: () => boolean, exited: Promise<unknown>, out: () => string): Promise<void> {
