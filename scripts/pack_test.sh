@@ -7,7 +7,8 @@
 #   - with only deno: spliced --version (node_modules/.bin, `deno run npm:spliced`
 #     with the documented permissions), lib_check.ts on Deno, `deno check` over it
 #     (with @types/node, which deno check needs beside a node_modules folder);
-#   - with neither:   spliced says how to get a runtime (exit 1).
+#   - with both:      bun by default and under bunx, deno under `deno task`, or as --runtime says;
+#   - with neither:   spliced says how to get a runtime (exit 1), and finds one on PATH.
 # Also: the tarball holds no tests or benchmarks, and installs no runtime itself.
 # Uses the npm cache (--prefer-offline), so it is quick after `npm ci`.
 # Last line: `package test: ok (N checks, S s)` or `package test: FAILED (...)`; exit 0 or 1.
@@ -32,12 +33,14 @@ check() {
   local name="$1" out; shift
   if out="$("$@" 2>&1)"; then ok "$name"; else fail "$name (exit $?)" "$out"; fi
 }
-# expect_out NAME WANT CMD...: ok when CMD exits 0 and its output is exactly WANT.
-expect_out() {
-  local name="$1" want="$2" out; shift 2
+# expect_version NAME RUNTIME CMD...: ok when CMD prints the package's version, on RUNTIME when it names one
+# (`spliced 0.1.0 (bun 1.4.5, ...)`; a bare `0.1.0` names none).
+expect_version() {
+  local name="$1" runtime="$2" out; shift 2
   out="$("$@" 2>&1)"
   local rc=$?
-  if ((rc == 0)) && [[ "$out" == "$want" ]]; then ok "$name"; else fail "$name (exit $rc, wanted \"$want\")" "$out"; fi
+  if ((rc == 0)) && [[ "$out" == "$VERSION" || "$out" == "spliced $VERSION ($runtime "* ]]; then ok "$name"
+  else fail "$name (exit $rc, wanted $VERSION on $runtime)" "$out"; fi
 }
 version_of() { node -p "require('$repo/node_modules/$1/package.json').version"; }
 finish() {
@@ -88,9 +91,9 @@ bp="$tmp/with-bun"
 if project "$bp" "bun@$BUN_VERSION" "typescript@$TS_VERSION" "bun-types@$BUN_TYPES_VERSION"; then
   ok "bun project: npm install spliced bun"
   if [[ ! -e "$bp/node_modules/deno" ]]; then ok "bun project: no deno installed"; else fail "bun project: deno came along"; fi
-  expect_out "bun project: node_modules/.bin/spliced --version" "$VERSION" "$bp/node_modules/.bin/spliced" --version
-  expect_out "bun project: npx spliced --version" "$VERSION" bash -c 'cd "$1" && npx --no-install spliced --version' _ "$bp"
-  expect_out "bun project: bunx spliced --version" "$VERSION" bash -c 'cd "$1" && node_modules/.bin/bunx spliced --version' _ "$bp"
+  expect_version "bun project: node_modules/.bin/spliced --version" bun "$bp/node_modules/.bin/spliced" --version
+  expect_version "bun project: npx spliced --version" bun bash -c 'cd "$1" && npx --no-install spliced --version' _ "$bp"
+  expect_version "bun project: bunx spliced --version" bun bash -c 'cd "$1" && node_modules/.bin/bunx spliced --version' _ "$bp"
   cp scripts/pack_test/lib_check.ts "$bp/"
   check "bun project: lib_check.ts on Bun (startProxy, one connection by sha256, adminApp)" \
     bash -c 'cd "$1" && node_modules/.bin/bun lib_check.ts bun' _ "$bp"
@@ -111,8 +114,8 @@ perms=(--allow-ffi --allow-net --allow-read --allow-write --allow-env --allow-sy
 if project "$dp" "deno@$DENO_VERSION" "@types/node@$TYPES_NODE_MAJOR"; then
   ok "deno project: npm install spliced deno @types/node"
   if [[ ! -e "$dp/node_modules/bun" ]]; then ok "deno project: no bun installed"; else fail "deno project: bun came along"; fi
-  expect_out "deno project: node_modules/.bin/spliced --version" "$VERSION" "$dp/node_modules/.bin/spliced" --version
-  expect_out "deno project: deno run npm:spliced --version" "$VERSION" \
+  expect_version "deno project: node_modules/.bin/spliced --version" deno "$dp/node_modules/.bin/spliced" --version
+  expect_version "deno project: deno run npm:spliced --version" deno \
     bash -c 'cd "$1" && shift && node_modules/.bin/deno run --quiet "$@" npm:spliced --version' _ "$dp" "${perms[@]}"
   cp scripts/pack_test/lib_check.ts "$dp/"
   check "deno project: lib_check.ts on Deno (startProxy, one connection by sha256, adminApp)" \
@@ -120,6 +123,21 @@ if project "$dp" "deno@$DENO_VERSION" "@types/node@$TYPES_NODE_MAJOR"; then
   check "deno project: deno check lib_check.ts" bash -c 'cd "$1" && node_modules/.bin/deno check --quiet lib_check.ts' _ "$dp"
 else
   fail "deno project: npm install" "$(cat "$dp/npm.log")"
+fi
+
+# --- with both: the one that starts it wins (bunx, deno task), else --runtime / SPLICED_RUNTIME, else bun
+two="$tmp/with-both"
+if project "$two" "bun@$BUN_VERSION" "deno@$DENO_VERSION"; then
+  node -e 'const f=process.argv[1], p=JSON.parse(require("fs").readFileSync(f)); p.scripts={v:"spliced --version"}; require("fs").writeFileSync(f, JSON.stringify(p))' "$two/package.json"
+  expect_version "both runtimes: spliced --version runs on bun" bun "$two/node_modules/.bin/spliced" --version
+  expect_version "both runtimes: bunx spliced --version" bun bash -c 'cd "$1" && node_modules/.bin/bunx spliced --version' _ "$two"
+  expect_version "both runtimes: deno task (spliced --version)" deno bash -c 'cd "$1" && node_modules/.bin/deno task -q v 2>/dev/null' _ "$two"
+  expect_version "both runtimes: started by a deno task's shell (npm_config_user_agent deno/...)" deno \
+    env npm_config_user_agent="deno/$DENO_VERSION npm/? deno/$DENO_VERSION linux x86_64" "$two/node_modules/.bin/spliced" --version
+  expect_version "both runtimes: SPLICED_RUNTIME=deno" deno env SPLICED_RUNTIME=deno "$two/node_modules/.bin/spliced" --version
+  expect_version "both runtimes: --runtime deno" deno "$two/node_modules/.bin/spliced" --version --runtime deno
+else
+  fail "both runtimes: npm install" "$(cat "$two/npm.log")"
 fi
 
 # --- with neither
@@ -130,6 +148,8 @@ if project "$np"; then
   want="spliced: needs Bun or Deno: npm install bun (or npm install deno), or see https://bun.sh or https://deno.com"
   if ((rc == 1)) && [[ "$out" == "$want" ]]; then ok "no runtime: spliced says how to get one (exit 1)"
   else fail "no runtime: exit $rc" "$out"; fi
+  [[ -x "$bp/node_modules/.bin/bun" ]] && expect_version "no runtime in the project, bun on PATH: spliced --version" bun \
+    env PATH="$bp/node_modules/.bin:$PATH" "$np/node_modules/.bin/spliced" --version
 else
   fail "empty project: npm install" "$(cat "$np/npm.log")"
 fi
