@@ -183,6 +183,9 @@ test("dashboard: history at once, clean axes, moving latency and status charts, 
     assert.ok(routeRate[2].some((v) => v > 0), "the route's requests/s");
     const routeOpen = await dash<number[][]>(`(d) => d.chartData("c-open")`);
     assert.ok(routeOpen[1].every((v) => v < 4), "not the TCP listener's 4 open connections");
+    await page.selectOption("#scope", "route:web/legacy"); // no traffic at all: idle axes, still distinct labels
+    assert.ok((await dash<number[][]>(`(d) => d.chartData("c-path")`))[1].every((v) => v === 0));
+    await assertAxes();
     await page.selectOption("#scope", "totals");
 
     await page.waitForTimeout(4000); // a few more points for the picture

@@ -70,9 +70,10 @@
   }
   const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
   const AXES = {
-    bytes: { values: siLabels("B/s", " "), incrs: steps(0, 15), size: 82, floor: 1000 },
-    count: { values: siLabels("", ""), incrs: steps(0, 15), size: 50, floor: 1 },
-    seconds: { values: latencyLabels, incrs: steps(-7, 4), size: 70, floor: 0.001 },
+    // idle: the top of the axis with no data; least: the lowest top (a count axis needs at least 0 and 1)
+    bytes: { values: siLabels("B/s", " "), incrs: steps(0, 15), size: 82, idle: 1000, least: 10 },
+    count: { values: siLabels("", ""), incrs: steps(0, 15), size: 50, idle: 1, least: 1 },
+    seconds: { values: latencyLabels, incrs: steps(-7, 4), size: 70, idle: 0.001, least: 1e-5 },
   };
   const timeAxis = () => ({ values: clockLabels, incrs: TIME_STEPS, space: 70 });
 
@@ -224,7 +225,7 @@
     const opts = {
       width: Math.max(300, el.clientWidth), height: 210, legend: { live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : axis.floor] } },
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? Math.max(axis.least, max * 1.1) : axis.idle] } },
       axes: [timeAxis(), { values: axis.values, incrs: axis.incrs, size: axis.size }],
       series: [{}, ...def.series.map(([label, , stroke]) => ({ label, stroke, width: 2, points: { show: true, size: 5, fill: stroke, filter: isolated } }))],
       hooks: { draw: [mirrorTicks] },
