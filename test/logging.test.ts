@@ -14,7 +14,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
-import { connect, echoServer } from "./helpers/peers.ts";
+import { startProxy } from "../src/mod.ts";
+import { processLog } from "../src/log/logger.ts";
+import { connect, deadPort, echoServer } from "./helpers/peers.ts";
 import { BIN, eventually, runCli, startLines, startSpliced, testRuntime } from "./helpers/spliced.ts";
 import { VERSION } from "../src/version.ts";
 
@@ -231,9 +233,13 @@ test("logging: tcp with --log-format json writes the start lines as JSON, and th
     assert.ok((await fetch(`http://127.0.0.1:${proxy.adminPort}/healthz`)).ok);
     signal(proxy.pid, "SIGHUP");
     assert.ok(await eventually(() => /"event":"signal"/.test(proxy.output())));
+    signal(proxy.pid, "SIGUSR1");
+    assert.ok(await eventually(() => /"event":"reopen"/.test(proxy.output())));
     assert.equal(await proxy.stop(), 0);
     const events = records(proxy.output()).map((r) => `${r.level} ${r.event}`);
-    assert.deepEqual(events, ["info start", "info listener", "info admin", "warn signal", "info signal", "info drain", "info drained", "info shutdown"]);
+    assert.deepEqual(events, [
+      "info start", "info listener", "info admin", "warn signal", "info reopen", "info signal", "info drain", "info drained", "info shutdown",
+    ]);
     assert.match(records(proxy.output())[3].msg, /^SIGHUP: started from flags, there is no config file to reload$/);
   } finally {
     await proxy.stop();
@@ -258,5 +264,48 @@ test("logging: a bad --log-format, --log-level or log block is one line naming t
     assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
     assert.equal(r.stderr.trim(), expected, args.join(" "));
     assert.equal(r.stderr.trim().split("\n").length, 1);
+  }
+});
+
+test("logging: the library's StartOptions.log: JSON lines to a sink, a health change, a failed worker and its restart, the drain", { timeout: 60_000 }, async () => {
+  process.env.SPLICED_TEST_HOOKS = "1";
+  const echo = await echoServer();
+  const dead = await deadPort();
+  const lines: string[] = [];
+  const proxy = await startProxy({
+    workers: 1,
+    listeners: [{
+      name: "svc", listen: "127.0.0.1:0", upstreams: [`127.0.0.1:${echo.port}`, `127.0.0.1:${dead}`],
+      healthCheck: { interval: "100ms", rise: 1, fall: 1 },
+    }],
+  }, { log: { format: "json", sink: (line, stream) => lines.push(`${stream} ${line}`) } });
+  try {
+    const stderr = () => records(lines.filter((l) => l.startsWith("stderr ")).map((l) => l.slice(7)).join("\n"));
+    assert.ok(await eventually(() => stderr().some((r) => r.event === "health" && r.to === "down")), lines.join("\n"));
+    const down = stderr().find((r) => r.event === "health" && r.to === "down")!;
+    assert.deepEqual([down.level, down.upstream, down.from], ["warn", `svc/127.0.0.1:${dead}`, "unchecked"]);
+    assert.match(down.reason, /^1 check failed in a row: connect: ECONNREFUSED$/);
+
+    assert.equal(proxy.injectWorkerFault(0), true);
+    assert.ok(await eventually(() => stderr().some((r) => r.event === "worker_restarted"), 20_000), lines.join("\n"));
+    const failed = stderr().find((r) => r.event === "worker_failed")!;
+    assert.deepEqual([failed.level, failed.worker, failed.generation, failed.error], ["warn", 0, 1, "fault injected by the test hook"]);
+    const restarted = stderr().find((r) => r.event === "worker_restarted")!;
+    assert.deepEqual([restarted.level, restarted.worker, restarted.restarts], ["info", 0, 1]);
+
+    const c = await connect(proxy.address("svc").port);
+    c.socket.end("after the restart");
+    await c.closed;
+    assert.equal(c.received.text(), "after the restart");
+    await proxy.close(1000);
+    const events = stderr().map((r) => r.event);
+    assert.deepEqual(events.slice(-2), ["drain", "drained"]);
+    assert.deepEqual([stderr().at(-1)!.open, stderr().at(-1)!.finished, stderr().at(-1)!.closed_at_deadline], [0, 0, 0]);
+    assert.ok(lines.every((l) => l.startsWith("stderr ")), "the library prints no start lines");
+  } finally {
+    delete process.env.SPLICED_TEST_HOOKS;
+    await proxy.close(0);
+    processLog.configure({});
+    await echo.close();
   }
 });
