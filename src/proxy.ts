@@ -400,6 +400,9 @@ class RunningProxy implements Proxy {
     this.#removed = removed;
     this.#health.attach(next.control, healthTargets(config, topology));
     this.#retiring.add(old);
+    processLog.debug("generation", `generation ${next.id} running (${next.workers.length} workers, ${next.upstreams.length} upstreams); generation ${old.id} retiring`, {
+      generation: next.id, workers: next.workers.length, upstreams: next.upstreams.map((u) => u.id), retiring: old.id,
+    });
     const { detached, finished } = retire(old, unusedSockets(old, next), this.sys);
     finished.finally(() => this.#ended(old));
     await detached;

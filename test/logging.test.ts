@@ -157,17 +157,21 @@ test("logging: a reload applies the file's changed log format and level", { time
   const config = (listen: string, log: object) => ({
     workers: 1, gracePeriod: "1s", admin: { listen: "127.0.0.1:0" }, log, listeners: [{ name: "svc", listen, upstreams: [`127.0.0.1:${echo.port}`] }],
   });
-  const path = configFile("follow.json", config("127.0.0.1:0", { format: "json", level: "info" }));
+  const path = configFile("follow.json", config("127.0.0.1:0", { format: "json", level: "debug" }));
   const proxy = await start(["--config", path]);
   try {
     assert.equal(records(proxy.stdout()).length, 3, "the file's json");
     writeFileSync(path, JSON.stringify(config(`127.0.0.1:${proxy.port}`, { format: "text" })));
     signal(proxy.pid, "SIGHUP");
     assert.ok(await eventually(() => /^spliced: drained \(generation 1, replaced\)/m.test(proxy.stderr())), proxy.stderr());
-    assert.deepEqual(proxy.stderr().trim().split("\n"), [
+    const [first, ...rest] = proxy.stderr().trim().split("\n");
+    const debug = records(first)[0];
+    assert.deepEqual([debug.level, debug.event, debug.generation, debug.retiring, debug.upstreams], ["debug", "generation", 2, 1, [`svc/127.0.0.1:${echo.port}`]],
+      "a debug line while the level was still debug, before the new file applied");
+    assert.deepEqual(rest, [
       `spliced: SIGHUP: reloaded ${path} (1 listeners)`,
       "spliced: drained (generation 1, replaced): 0 connections finished, 0 closed at the grace deadline",
-    ], "text from the reload on");
+    ], "text from the reload on, and at info no debug line");
 
     writeFileSync(path, JSON.stringify(config(`127.0.0.1:${proxy.port}`, { level: "error" })));
     signal(proxy.pid, "SIGHUP");
@@ -178,8 +182,8 @@ test("logging: a reload applies the file's changed log format and level", { time
     signal(proxy.pid, "SIGTERM");
     assert.equal(await proxy.exited, 0);
     const lines = proxy.stderr().trim().split("\n");
-    assert.equal(lines.length, 3, `at level error only the failed reload is added:\n${proxy.stderr()}`);
-    assert.match(lines[2], new RegExp(`^spliced: SIGHUP: reload failed, still running the previous config: ${path}: `));
+    assert.equal(lines.length, 4, `at level error only the failed reload is added:\n${proxy.stderr()}`);
+    assert.match(lines[3], new RegExp(`^spliced: SIGHUP: reload failed, still running the previous config: ${path}: `));
   } finally {
     try {
       signal(proxy.pid, "SIGKILL");
