@@ -16,20 +16,28 @@ import { eventually, quietFdCount, startSpliced, type SplicedProcess } from "./h
 let origin: Origin;
 let proxy: SplicedProcess;
 let dead: number;
+let configPath: string;
 const tmp = tempDir("spliced-history-");
+const TOKEN = "history-test-token-0123456789";
+
+function config(extraRoute = false): unknown {
+  const api = { name: "api", path: "/api/", stripPrefix: true, upstreams: [`127.0.0.1:${origin.port}`] };
+  const extra = { name: "extra", path: "/extra/", stripPrefix: true, upstreams: [`127.0.0.1:${origin.port}`] };
+  return {
+    workers: 2,
+    admin: { listen: "127.0.0.1:0", token: TOKEN },
+    listeners: [
+      { name: "web", mode: "http", listen: "127.0.0.1:0", routes: extraRoute ? [extra, api] : [api] },
+      { name: "tcp", listen: "127.0.0.1:0", upstreams: [`127.0.0.1:${dead}`] },
+    ],
+  };
+}
 
 before(async () => {
   origin = await startOrigin();
   dead = await deadPort();
-  const path = writeConfig(tmp.dir, {
-    workers: 2,
-    admin: { listen: "127.0.0.1:0" },
-    listeners: [
-      { name: "web", mode: "http", listen: "127.0.0.1:0", routes: [{ name: "api", path: "/api/", stripPrefix: true, upstreams: [`127.0.0.1:${origin.port}`] }] },
-      { name: "tcp", listen: "127.0.0.1:0", upstreams: [`127.0.0.1:${dead}`] },
-    ],
-  });
-  proxy = await startSpliced(["--config", path]);
+  configPath = writeConfig(tmp.dir, config());
+  proxy = await startSpliced(["--config", configPath]);
 });
 
 after(async () => {
@@ -172,4 +180,20 @@ test("history and latency: bad windows and scopes get one clear line", async () 
     assert.equal(res.headers.get("allow"), "GET, HEAD");
     await res.body?.cancel();
   }
+});
+
+test("history: a reload keeps the scopes it keeps, and a new route starts with nulls", { timeout: 30_000 }, async () => {
+  writeConfig(tmp.dir, config(true));
+  const res = await fetch(`http://127.0.0.1:${proxy.adminPort}/reload`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, connection: "close" } });
+  assert.equal(res.status, 200, await res.text());
+  for (let i = 0; i < 5; i++) assert.equal((await request(proxy.ports.web, { path: "/extra/gen?size=10" })).status, 200);
+  let h: any;
+  assert.ok(await eventually(async () => {
+    h = (await get("/stats/history")).json;
+    return total(h.routes["web/extra"]?.rates.requests_total ?? [], h.interval_seconds) === 5;
+  }, 15_000), "the new route's history counts its 5 requests");
+  const iv = h.interval_seconds;
+  assert.equal(h.routes["web/extra"].rates.requests_total[0], null, "no history before the route existed");
+  assert.equal(total(h.routes["web/api"].rates.requests_total, iv), 34, "the kept route's counts went on across the reload");
+  assert.equal(total(h.totals.rates.requests_total, iv), 45, "no jump in the totals at the reload");
 });

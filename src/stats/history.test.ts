@@ -109,18 +109,19 @@ test("history: minute points cover the minute, with the rate over it", () => {
   assert.deepEqual(d.totals.rates.requests_total, [6, 6]);
 });
 
-test("history: a scope new to the config starts with nulls, one that left goes", () => {
+test("history: a scope new to the config starts with nulls and counts from zero, one that left goes", () => {
   const h = new StatsHistory();
   const t = scope(), a = scope(), b = scope();
   h.tick(sample(t, { a }), T0);
   h.tick(sample(t, { a }), T0 + 1000);
+  b[F.bytes_copied] = 5; // done by the new scope before the first tick that sees it
   h.tick(sample(t, { a, b }), T0 + 2000);
   a[F.bytes_copied] = 10;
-  b[F.bytes_copied] = 20;
+  b[F.bytes_copied] = 25;
   h.tick(sample(t, { a, b }), T0 + 3000);
   let d = h.read("15m");
   assert.deepEqual(d.listeners.a.rates.bytes_copied, [0, 0, 10]);
-  assert.deepEqual(d.listeners.b.rates.bytes_copied, [null, null, 20]);
+  assert.deepEqual(d.listeners.b.rates.bytes_copied, [null, 5, 20]);
   h.tick(sample(t, { b }), T0 + 4000);
   d = h.read("15m");
   assert.deepEqual(Object.keys(d.listeners), ["b"]);

@@ -116,12 +116,12 @@ interface Series {
   readonly minuteBase: Float64Array;
 }
 
-function newSeries(kind: Series["kind"], name: string, raw: Float64Array): Series {
+function newSeries(kind: Series["kind"], name: string, base: Float64Array): Series {
   return {
     kind, name,
     seconds: new Float32Array(SECOND_POINTS * POINT_SIZE).fill(NaN),
     minutes: new Float32Array(MINUTE_POINTS * POINT_SIZE).fill(NaN),
-    secondBase: raw.slice(), minuteBase: raw.slice(),
+    secondBase: base.slice(), minuteBase: base.slice(),
   };
 }
 
@@ -208,8 +208,16 @@ export class StatsHistory {
     return this.#series.size;
   }
 
-  /** Matches the series to the sample's scopes: new ones start, gone ones go. Returns [series, raw, fresh]. */
+  /**
+   * Matches the series to the sample's scopes: new ones start, gone ones go.
+   * Returns [series, raw, fresh]; a fresh series has no point this tick. A
+   * scope that came with a reload counts from zero, so what it did before this
+   * tick is in its first point; one seen at the first tick, or that was past
+   * the cap, starts from its counters as they are (fresh).
+   */
   #sync(sample: HistorySample): [Series, Float64Array, boolean][] {
+    const first = this.#lastSecond === undefined;
+    const wasUntracked = new Set(this.#untracked);
     const { gathered: g, names } = sample;
     const wanted: [Series["kind"], string, Float64Array][] = [["totals", "", g.totals]];
     const named: [Kind, readonly string[]][] = [["listeners", names.listenerNames], ["routes", names.routeIds], ["upstreams", names.upstreamIds]];
@@ -227,14 +235,15 @@ export class StatsHistory {
       const key = `${kind}:${name}`;
       const have = this.#series.get(key);
       if (have) return [have, raw, false];
-      const made = newSeries(kind, name, raw);
+      const fresh = first || wasUntracked.has(`${kind.slice(0, -1)}:${name}`);
+      const made = newSeries(kind, name, fresh ? raw : ZERO);
       this.#series.set(key, made);
-      return [made, raw, true];
+      return [made, raw, fresh];
     });
   }
 }
 
-/** Writes the point in `slot` (NaN for a scope seen for the first time) and moves the baseline to `raw`. */
+/** Writes the point in `slot` (NaN for a fresh series) and moves the baseline to `raw`. */
 function advance(points: Float32Array, base: Float64Array, raw: Float64Array, slot: number, seconds: number, fresh: boolean): void {
   if (fresh) points.fill(NaN, slot * POINT_SIZE, (slot + 1) * POINT_SIZE);
   else writePoint(raw, base, seconds, points, slot * POINT_SIZE);
