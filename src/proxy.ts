@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { IpEndpoint } from "../ffi/sockaddr.ts";
+import { formatEndpoint, type IpEndpoint } from "../ffi/sockaddr.ts";
 import process from "node:process";
 import { loadSys, type Sys } from "../ffi/mod.ts";
 import { ResolveError } from "./errors.ts";
@@ -230,7 +230,10 @@ class RunningProxy implements Proxy {
       }
       if (!this.admin) return void setTimeout(retry, 200);
       this.admin.attach(this);
-      processLog.info("admin", `upgrade: admin ${listen} up`, { old_pid: pid, address: listen });
+      const bound = this.admin.address();
+      processLog.info("admin", `upgrade: admin ${listen} up`, {
+        old_pid: pid, address: formatEndpoint(bound), port: bound.port, url: `http://${formatEndpoint(bound)}/`,
+      });
     };
     setTimeout(retry, 200);
   }
