@@ -99,7 +99,7 @@ if project "$bp" "bun@$BUN_VERSION" "typescript@$TS_VERSION" "bun-types@$BUN_TYP
     bash -c 'cd "$1" && node_modules/.bin/bun lib_check.ts bun' _ "$bp"
   cat >"$bp/tsconfig.json" <<'EOF'
 { "compilerOptions": { "target": "esnext", "module": "preserve", "moduleResolution": "bundler", "lib": ["esnext"],
-  "types": ["bun-types"], "strict": true, "allowImportingTsExtensions": true, "noEmit": true, "skipLibCheck": true },
+  "types": ["bun-types"], "strict": true, "noEmit": true },
   "files": ["lib_check.ts"] }
 EOF
   check "bun project: tsc --noEmit (types from the exports map)" bash -c 'cd "$1" && node_modules/.bin/tsc -p tsconfig.json' _ "$bp"

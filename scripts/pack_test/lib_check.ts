@@ -6,12 +6,17 @@
  *
  *   bun lib_check.ts bun    |    deno run --allow-... lib_check.ts deno
  *
- * Prints one `lib ok: ...` line and exits 0, or throws (exit 1).
+ * Prints one `lib ok: ...` line and exits 0, or throws (exit 1). The pack test
+ * also type-checks it (tsc on the Bun side, deno check on the Deno side).
  */
 import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
 import process from "node:process";
 import { adminApp, type Proxy, startProxy, type StatsSnapshot, VERSION } from "spliced";
+
+// The types are real, not `any`: tsc and deno check fail on an unused @ts-expect-error.
+// @ts-expect-error listeners is an array of listener configs
+export const notAConfig: Parameters<typeof startProxy>[0] = { listeners: 5 };
 
 const UP = 1 << 20; // client → upstream
 const DOWN = 3 << 20; // upstream → client
