@@ -20,7 +20,7 @@ import { eventually, quietFdCount, sleep, startSpliced, type SplicedProcess } fr
 /** Bytes each way in the TCP exchange: many 1 MiB pipe fills, and quick under emulation. */
 const TCP_SIZE = 8 * 1024 * 1024 + 7;
 /** Size of the HTTP body and of the static file. */
-const BODY_SIZE = 4 * 1024 * 1024 + 123;
+const BODY_SIZE = 2 * 1024 * 1024 + 123;
 
 let proxy: SplicedProcess;
 let origin: Origin;
