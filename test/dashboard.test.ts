@@ -195,6 +195,13 @@ test("dashboard: history at once, clean axes, moving latency and status charts, 
     mkdirSync(join(shot, ".."), { recursive: true });
     await page.screenshot({ path: shot, fullPage: true });
 
+    // The window selector: minute points from the server (none or one yet, this proxy is seconds old), then back.
+    await page.selectOption("#window", "1h");
+    assert.ok(await eventually(async () => /60 s apart$/.test((await page.textContent("#history-note")) ?? ""), 10_000), "1 h of minute points loaded");
+    assert.ok((await dash<number>("(d) => d.points()")) <= 1);
+    await page.selectOption("#window", "15m");
+    assert.ok(await eventually(async () => (await dash<number>("(d) => d.points()")) >= 10, 10_000), "back to the 1 s points");
+
     // Drain through the page: the token goes in the header field, the button does the rest.
     const id = `tcp/127.0.0.1:${a.port}`;
     const row = page.locator(`#upstreams tbody tr[data-id="${id}"]`);
