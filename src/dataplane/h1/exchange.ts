@@ -37,6 +37,7 @@ import { EAGAIN } from "../../../ffi/constants.ts";
 import type { RouteInit } from "../protocol.ts";
 import { CONNECTED, type ConnectResult, EXHAUSTED, PENDING, UpstreamConnector } from "../upstream/connector.ts";
 import type { ProxyHeaderSource } from "../proxy_header.ts";
+import type { RequestId } from "../request_id.ts";
 import { B_DONE, B_FAILED, B_YIELD, BodyForwarder } from "./body.ts";
 import type { RequestHeads, ResponseHeads } from "./heads.ts";
 
@@ -77,6 +78,8 @@ export interface ExchangeParts {
   readonly limits: HeadLimits;
   /** The PROXY header a route with `sendProxyProtocol` sends first on a new upstream connection. */
   readonly proxyHeader: ProxyHeaderSource;
+  /** The current request's id (listener `requestId`), or null when ids are off. */
+  readonly requestId: RequestId | null;
   /** An upstream was picked: its scope counts the streams' bytes from now on. */
   upstreamChosen(target: UpstreamTarget): void;
 }
@@ -246,7 +249,7 @@ export class Exchange {
     c2u.reuse(this.ctx.io);
     const send = this.route!.sendProxyProtocol;
     if (send !== undefined && !this.connector.fromPool) c2u.push(this.parts.proxyHeader.bytes(send));
-    this.parts.requestHeads.queueUpstream(this.ctx.io, c2u, cin, this.route!, this.#target);
+    this.parts.requestHeads.queueUpstream(this.ctx.io, c2u, cin, this.route!, this.#target, this.parts.requestId);
     this.#consumeHead();
     this.#reqBody.start(req.body, req.contentLength, this.route!.maxBodySize);
     if (this.#reqBody.failed) return this.#error(this.#reqBody.status, this.#reqBody.reason);
@@ -333,7 +336,7 @@ export class Exchange {
     const req = this.req!, { u2c, uin, responseHeads } = this.parts, v = responseHeads.view, io = this.ctx.io;
     if (v.status < 200 && v.status !== 101) {
       if (++this.#informational > MAX_INFORMATIONAL) return this.#error(502, "too many informational responses from upstream");
-      if (responsePlan(v, req.version, req.keepAlive) & PLAN_SEND) responseHeads.queueClient(io, u2c, uin, this.route, req, true, false);
+      if (responsePlan(v, req.version, req.keepAlive) & PLAN_SEND) responseHeads.queueClient(io, u2c, uin, this.route!, req, true, false, null);
       uin.consume(length);
       // Sent now (or copied out of the shared head buffer) before the next head is parsed.
       return u2c.step(io) === S_FAILED ? X_CLOSE : X_WAIT;
@@ -343,7 +346,7 @@ export class Exchange {
     if (this.connector.target?.count5xx) this.connector.report(v.status < 500);
     this.#upstreamCloses = !v.keepAlive || v.body === BODY_CLOSE;
     this.#finalHeadAt = u2c.moved;
-    responseHeads.queueClient(io, u2c, uin, this.route, req, req.keepAlive, this.#forceClose);
+    responseHeads.queueClient(io, u2c, uin, this.route!, req, req.keepAlive, this.#forceClose, this.parts.requestId);
     uin.consume(length);
     if (v.tunnel && req.upgrade !== undefined) {
       return u2c.step(io) === S_FAILED ? X_CLOSE : X_TUNNEL;

@@ -9,6 +9,10 @@
  * A view's spans point into the input buffer it was parsed from: the head
  * must be written before that buffer is compacted or refilled.
  *
+ * With request ids on (../request_id.ts), the id's header is removed from
+ * what is copied both ways (as a route's `remove` would) and written as the
+ * head's last field instead; with them off nothing here changes.
+ *
  * @module
  */
 import { encodeLatin1 } from "../../http/chars.ts";
@@ -32,6 +36,7 @@ import {
 import type { InBuffer } from "../io/inbuf.ts";
 import type { IoContext, Stream } from "../io/stream.ts";
 import type { RouteInit } from "../protocol.ts";
+import type { RequestId } from "../request_id.ts";
 
 /** The proxy's name in Via. */
 export const VIA_NAME = "spliced";
@@ -43,7 +48,8 @@ export class RequestHeads {
   #route: RouteInit | null = null;
   #options: CompiledRequestOptions | null = null;
 
-  constructor(private readonly clientAddress: string) {}
+  /** `idHeader`: the listener's request id header, if ids are on. */
+  constructor(private readonly clientAddress: string, private readonly idHeader?: string) {}
 
   /** Parses the head at the start of `input` (not consumed): its length, 0 for "read more", -1 for an error in the view. */
   read(input: InBuffer, limits: HeadLimits): number {
@@ -58,21 +64,24 @@ export class RequestHeads {
 
   /**
    * Queues on `out` the head to send upstream for the parsed request (its bytes
-   * still in `input`), forwarded with `target` (the normalised path).
+   * still in `input`), forwarded with `target` (the normalised path), with the
+   * request's `id` as its last field when ids are on.
    */
-  queueUpstream(io: IoContext, out: Stream, input: InBuffer, route: RouteInit, target: string): void {
+  queueUpstream(io: IoContext, out: Stream, input: InBuffer, route: RouteInit, target: string, id: RequestId | null): void {
     const v = this.view;
-    if (target !== v.target) return out.push(encodeLatin1(this.#slowHead(input, route, target)));
+    if (target !== v.target) return out.push(encodeLatin1(this.#slowHead(input, route, target, id)));
     const o = this.#optionsFor(route);
     let n = writeUpstreamRequest(v, input.buf, io.headBuffer, 0, o);
     while (n < 0) n = writeUpstreamRequest(v, input.buf, growHeadBuffer(io), 0, o);
+    if (id !== null) n = withId(io, n, id);
     out.push(io.headBuffer, 0, n);
   }
 
   /** A target that normalisation changed is written by the string path (rare). */
-  #slowHead(input: InBuffer, route: RouteInit, target: string): string {
+  #slowHead(input: InBuffer, route: RouteInit, target: string, id: RequestId | null): string {
     const req = { ...this.toHead(input), target, targetForm: "origin" as const };
-    return upstreamRequestHead(req, this.#input(route));
+    const head = upstreamRequestHead(req, this.#input(route));
+    return id === null ? head : `${head.slice(0, -2)}${id.header}: ${id.text()}\r\n\r\n`;
   }
 
   #optionsFor(route: RouteInit): CompiledRequestOptions {
@@ -85,7 +94,7 @@ export class RequestHeads {
   #input(route: RouteInit): RequestOptionsInput {
     return {
       clientAddress: this.clientAddress, proto: "http", viaName: VIA_NAME,
-      setHeaders: route.requestHeaders?.set, removeHeaders: route.requestHeaders?.remove,
+      setHeaders: route.requestHeaders?.set, removeHeaders: removals(requestRemovals, route, route.requestHeaders, this.idHeader),
       pathPrefixStrip: route.stripPrefix ? route.path : undefined,
     };
   }
@@ -94,10 +103,43 @@ export class RequestHeads {
 /** Compiled response options by route (per worker: each worker has its own module instance). */
 const responseOptions = new WeakMap<RouteInit, CompiledResponseOptions>();
 
+/**
+ * A route's `remove` list with the request id header added: one array per
+ * route (a route has one listener, so one header), since compiled edits are
+ * cached by the list's identity.
+ */
+const requestRemovals = new WeakMap<RouteInit, readonly string[]>();
+const responseRemovals = new WeakMap<RouteInit, readonly string[]>();
+
+/** The names to remove for `ops`, one of `route`'s header edits: with `idHeader` too when ids are on. */
+function removals(
+  cache: WeakMap<RouteInit, readonly string[]>, route: RouteInit, ops: RouteInit["requestHeaders"], idHeader: string | undefined,
+): readonly string[] | undefined {
+  if (idHeader === undefined) return ops?.remove;
+  let list = cache.get(route);
+  if (list === undefined) cache.set(route, list = [...(ops?.remove ?? []), idHeader]);
+  return list;
+}
+
+/** Writes the request id as the last field of the head in the worker's head buffer `[0, n)`; returns its new end. */
+function withId(io: IoContext, n: number, id: RequestId): number {
+  let end = id.appendTo(io.headBuffer, n);
+  while (end < 0) {
+    const bigger = new Uint8Array(io.headBuffer.length * 2);
+    bigger.set(io.headBuffer.subarray(0, n));
+    io.headBuffer = bigger;
+    end = id.appendTo(bigger, n);
+  }
+  return end;
+}
+
 /** One connection's response heads. */
 export class ResponseHeads {
   readonly view = new ResponseView();
   readonly #scan = new HeadScan();
+
+  /** `idHeader`: the listener's request id header, if ids are on. */
+  constructor(private readonly idHeader?: string) {}
 
   /** Forgets a partly scanned head (a new exchange). */
   reset(): void {
@@ -110,22 +152,29 @@ export class ResponseHeads {
     return parseResponseInto(this.view, input.buf, input.start, input.end, limits, method, this.#scan);
   }
 
-  /** Queues on `out` the head to send the client for the parsed response (its bytes still in `input`). */
-  queueClient(io: IoContext, out: Stream, input: InBuffer, route: RouteInit | null, req: RequestView, keepAlive: boolean, forceClose: boolean): void {
-    const o = optionsOf(route);
+  /**
+   * Queues on `out` the head to send the client for the parsed response (its
+   * bytes still in `input`), with the request's `id` as its last field when
+   * given (a final response, ids on).
+   */
+  queueClient(
+    io: IoContext, out: Stream, input: InBuffer, route: RouteInit, req: RequestView, keepAlive: boolean, forceClose: boolean,
+    id: RequestId | null,
+  ): void {
+    const o = optionsOf(route, this.idHeader);
     let n = writeClientResponse(this.view, input.buf, io.headBuffer, 0, o, req.version, keepAlive, forceClose);
     while (n < 0) n = writeClientResponse(this.view, input.buf, growHeadBuffer(io), 0, o, req.version, keepAlive, forceClose);
+    if (id !== null) n = withId(io, n, id);
     out.push(io.headBuffer, 0, n);
   }
 }
 
-const NO_ROUTE_OPTIONS = compileResponseOptions({ viaName: VIA_NAME });
-
-function optionsOf(route: RouteInit | null): CompiledResponseOptions {
-  if (route === null) return NO_ROUTE_OPTIONS;
+/** A route's compiled response options (the upstream's request id header removed when ids are on: the proxy writes it). */
+function optionsOf(route: RouteInit, idHeader: string | undefined): CompiledResponseOptions {
   let o = responseOptions.get(route);
   if (o === undefined) {
-    o = compileResponseOptions({ viaName: VIA_NAME, setHeaders: route.responseHeaders?.set, removeHeaders: route.responseHeaders?.remove });
+    const removeHeaders = removals(responseRemovals, route, route.responseHeaders, idHeader);
+    o = compileResponseOptions({ viaName: VIA_NAME, setHeaders: route.responseHeaders?.set, removeHeaders });
     responseOptions.set(route, o);
   }
   return o;

@@ -15,6 +15,7 @@ import type { InBuffer } from "../io/inbuf.ts";
 import { setInt } from "../io/sockets.ts";
 import { S_DONE, S_FAILED, S_WAITING, type Stream } from "../io/stream.ts";
 import type { RouteInit } from "../protocol.ts";
+import type { RequestId } from "../request_id.ts";
 import type { FileSender } from "../io/file_sender.ts";
 import { serveStatic } from "../static/serve.ts";
 
@@ -39,11 +40,18 @@ export class LocalAnswer {
 
   constructor(private readonly ctx: HttpWorkerContext, private readonly out: Stream) {}
 
-  /** An error response: to `req` when the error is about it, else to no request at all. */
-  error(status: number, reason: string, req: { readonly method: string; readonly keepAlive: boolean } | null, keepIfAllowed: boolean): void {
+  /**
+   * An error response: to `req` when the error is about it, else to no request
+   * at all; carrying the request's `id` when ids are on.
+   */
+  error(
+    status: number, reason: string, req: { readonly method: string; readonly keepAlive: boolean } | null, keepIfAllowed: boolean,
+    id: RequestId | null,
+  ): void {
     this.#begin(status);
     this.keepAlive = keepIfAllowed && req !== null && req.keepAlive;
-    this.out.push(plainResponse(status, reason, { keepAlive: this.keepAlive, headOnly: req?.method === "HEAD" }));
+    const fields = id === null ? undefined : { [id.header]: id.text() };
+    this.out.push(plainResponse(status, reason, { keepAlive: this.keepAlive, headOnly: req?.method === "HEAD", fields }));
   }
 
   /** A static file (or its error) for `req` on a static route. */

@@ -28,6 +28,7 @@ import { Stream } from "../io/stream.ts";
 import { Tunnel, TUNNEL_DONE, TUNNEL_RESET, TUNNEL_YIELD } from "../io/tunnel.ts";
 import type { RouteInit } from "../protocol.ts";
 import { type ClientOrigin, ProxyHeaderSource } from "../proxy_header.ts";
+import { RequestId } from "../request_id.ts";
 import { addressKey, KEY_NONE, requestKey } from "../../balance/hashkey.ts";
 import { REFUSED_TARGET, RouteChoice } from "./routing.ts";
 import { Exchange, type ExchangeOutcome, X_CLOSE, X_DONE, X_EARLY, X_ERROR, X_TUNNEL, X_WAIT, X_YIELD } from "./exchange.ts";
@@ -61,6 +62,8 @@ export class HttpSession implements Handler, Session {
   readonly #routing = new RouteChoice();
   readonly #clientAddress: string;
   readonly #origin: ClientOrigin | null;
+  /** The current request's id (listener `requestId`), or null when ids are off. */
+  readonly #requestId: RequestId | null;
   #phase = READING;
   #tunnel: Tunnel | null = null;
   #draining = false;
@@ -89,11 +92,13 @@ export class HttpSession implements Handler, Session {
     const peer = peerAddress(ctx.sys, fd);
     this.#origin = origin;
     this.#clientAddress = origin ? origin.source.host : peer ? peer.host : "";
-    this.#requestHeads = new RequestHeads(this.#clientAddress);
+    const idHeader = http.requestIdHeader;
+    this.#requestId = idHeader === undefined ? null : new RequestId(idHeader);
+    this.#requestHeads = new RequestHeads(this.#clientAddress, idHeader);
     this.#exchange = new Exchange(ctx, listener, {
       up: this.#up, cin: this.#cin, uin: this.#uin, c2u: this.#c2u, u2c: this.#u2c,
-      requestHeads: this.#requestHeads, responseHeads: new ResponseHeads(), limits: this.#limits,
-      proxyHeader: new ProxyHeaderSource(ctx.sys, fd, origin),
+      requestHeads: this.#requestHeads, responseHeads: new ResponseHeads(idHeader), limits: this.#limits,
+      proxyHeader: new ProxyHeaderSource(ctx.sys, fd, origin), requestId: this.#requestId,
       upstreamChosen: (target) => this.#setScopes(this.#route, target),
     }, this);
     this.#local = new LocalAnswer(ctx, this.#u2c);
@@ -220,10 +225,11 @@ export class HttpSession implements Handler, Session {
     }
   }
 
-  /** Counts the request and points the streams' counters at its scopes. */
+  /** Counts the request, takes or makes its id (ids on), and points the streams' counters at its scopes. */
   #beginRequest(req: RequestView | null, route: RouteInit | null = null): void {
     this.#req = req;
     this.#route = route;
+    this.#requestId?.take(req, this.#cin.buf);
     this.#inAt = this.#c2u.moved;
     this.#outAt = this.#u2c.moved + this.#local.fileBytes;
     this.#splicedAt = this.#c2u.spliced + this.#u2c.spliced;
@@ -349,7 +355,7 @@ export class HttpSession implements Handler, Session {
 
   /** Answers the current request (or none, for a head that did not parse) with an error. */
   #localError(status: number, reason: string, keep: boolean): void {
-    this.#local.error(status, reason, this.#req, keep);
+    this.#local.error(status, reason, this.#req, keep, this.#requestId);
     this.#countStatus(status);
     this.#phase = LOCAL;
   }
@@ -447,6 +453,7 @@ export class HttpSession implements Handler, Session {
       upstream: upstream ? ex.connector.target?.id ?? "" : "",
       duration_ms: Math.round((this.ctx.now - this.#exchangeStartedAt) * 100) / 100,
       upstream_ms: Math.round(upstreamMs * 100) / 100,
+      request_id: this.#requestId?.text(),
     });
   }
 }
