@@ -148,8 +148,14 @@ if project "$np"; then
   want="spliced: needs Bun or Deno: npm install bun (or npm install deno), or see https://bun.sh or https://deno.com"
   if ((rc == 1)) && [[ "$out" == "$want" ]]; then ok "no runtime: spliced says how to get one (exit 1)"
   else fail "no runtime: exit $rc" "$out"; fi
-  [[ -x "$bp/node_modules/.bin/bun" ]] && expect_version "no runtime in the project, bun on PATH: spliced --version" bun \
-    env PATH="$bp/node_modules/.bin:$PATH" "$np/node_modules/.bin/spliced" --version
+  if [[ -x "$bp/node_modules/.bin/bun" ]]; then
+    expect_version "no runtime in the project, bun on PATH: spliced --version" bun \
+      env PATH="$bp/node_modules/.bin:$PATH" "$np/node_modules/.bin/spliced" --version
+    # What a bunx from elsewhere passes: its user agent and its own path.
+    expect_version "no runtime in the project or PATH, started by bunx: the bun beside npm_execpath" bun \
+      env npm_config_user_agent="bun/$BUN_VERSION npm/? node/v24 linux x64" npm_execpath="$bp/node_modules/bun/bin/bunx.exe" \
+      "$np/node_modules/.bin/spliced" --version
+  fi
 else
   fail "empty project: npm install" "$(cat "$np/npm.log")"
 fi
