@@ -15,7 +15,7 @@ import type { ConnectionInfo } from "./dataplane/context.ts";
 import { raiseFileLimit } from "./dataplane/io/sockets.ts";
 import { bindAll, launch, newSockets, resolveTopology, retire, shutdownGeneration, unusedSockets, type Generation } from "./generation.ts";
 import {
-  gather, histogramSnapshot, snapshot, type HistogramsSnapshot, type StatsLabels, type StatsSnapshot,
+  counters, gather, histogramSnapshot, snapshot, type HistogramsSnapshot, type StatsLabels, type StatsSnapshot,
 } from "./stats/aggregate.ts";
 import type { AdminServer } from "./admin/server.ts";
 import { StatsArchive } from "./stats/archive.ts";
@@ -29,7 +29,7 @@ import { checkAddRequest, UpstreamChangeError, withAdditions, type AddedUpstream
 import type { Resolution } from "./generation.ts";
 import { handOver, readUpgradePid, removePidFile, writePidFile } from "./upgrade.ts";
 import { type LogOptions, processLog } from "./log/logger.ts";
-import { logDrained, logDraining, summarize } from "./log/drain.ts";
+import { logDrained, logDraining, logRetiring, summarize } from "./log/drain.ts";
 
 export type { ValidConfig };
 export type { UpstreamRequest };
@@ -403,6 +403,7 @@ class RunningProxy implements Proxy {
     this.#removed = removed;
     this.#health.attach(next.control, healthTargets(config, topology));
     this.#retiring.add(old);
+    logRetiring(processLog, old.id, counters(gather([old]).totals).connections_active, next.id);
     processLog.debug("generation", `generation ${next.id} running (${next.workers.length} workers, ${next.upstreams.length} upstreams); generation ${old.id} retiring`, {
       generation: next.id, workers: next.workers.length, upstreams: next.upstreams.map((u) => u.id), retiring: old.id,
     });

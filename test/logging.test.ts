@@ -105,6 +105,9 @@ test("logging: --log-format json: start lines, SIGHUP reload ok and failed, drai
     assert.ok(await eventually(() => eventsOf(proxy.stderr(), "reload").length === 1), proxy.stderr());
     const reload = eventsOf(proxy.stderr(), "reload")[0];
     assert.deepEqual([reload.level, reload.signal, reload.path, reload.generation, reload.listeners], ["info", "SIGHUP", path, 2, ["svc"]]);
+    const retiring = eventsOf(proxy.stderr(), "drain")[0];
+    assert.deepEqual([retiring.level, retiring.generation, retiring.open, retiring.next], ["info", 1, 1, 2]);
+    assert.equal(retiring.msg, "draining generation 1 (replaced by 2): 1 connection open, left to finish");
     kept.socket.end();
     await kept.closed;
     assert.ok(await eventually(() => eventsOf(proxy.stderr(), "drained").length === 1), proxy.stderr());
@@ -127,8 +130,9 @@ test("logging: --log-format json: start lines, SIGHUP reload ok and failed, drai
     assert.ok(await eventually(() => finishes.received.bytes === 1 && held.received.bytes === 1));
     assert.ok(await eventually(async () => (await connectionsActive(proxy.adminPort)) === 2));
     signal(proxy.pid, "SIGTERM");
-    assert.ok(await eventually(() => eventsOf(proxy.stderr(), "drain").length === 1), proxy.stderr());
-    const drain = eventsOf(proxy.stderr(), "drain")[0];
+    assert.ok(await eventually(() => eventsOf(proxy.stderr(), "drain").length === 2), proxy.stderr());
+    const drain = eventsOf(proxy.stderr(), "drain")[1];
+    assert.equal(drain.generation, undefined);
     assert.deepEqual([drain.open, drain.grace_period_ms], [2, 3000]);
     finishes.socket.end();
     await finishes.closed;
@@ -140,7 +144,9 @@ test("logging: --log-format json: start lines, SIGHUP reload ok and failed, drai
     assert.equal(drained.length, 2, proxy.stderr());
     assert.deepEqual([drained[1].generation, drained[1].open, drained[1].finished, drained[1].closed_at_deadline], [undefined, 2, 1, 1]);
     assert.equal(drained[1].msg, "drained: 1 connection finished, 1 closed at the grace deadline");
-    assert.deepEqual(records(proxy.stderr()).map((r) => r.event), ["reload", "drained", "reload_failed", "signal", "drain", "drained", "shutdown"]);
+    assert.deepEqual(records(proxy.stderr()).map((r) => r.event), [
+      "drain", "reload", "drained", "reload_failed", "signal", "drain", "drained", "shutdown",
+    ]);
     assert.equal(records(proxy.stdout()).length, 3, "nothing else on stdout");
   } finally {
     try {
@@ -164,7 +170,8 @@ test("logging: a reload applies the file's changed log format and level", { time
     writeFileSync(path, JSON.stringify(config(`127.0.0.1:${proxy.port}`, { format: "text" })));
     signal(proxy.pid, "SIGHUP");
     assert.ok(await eventually(() => /^spliced: drained \(generation 1, replaced\)/m.test(proxy.stderr())), proxy.stderr());
-    const [first, ...rest] = proxy.stderr().trim().split("\n");
+    const [retiring, first, ...rest] = proxy.stderr().trim().split("\n");
+    assert.deepEqual([records(retiring)[0].event, records(retiring)[0].open], ["drain", 0]);
     const debug = records(first)[0];
     assert.deepEqual([debug.level, debug.event, debug.generation, debug.retiring, debug.upstreams], ["debug", "generation", 2, 1, [`svc/127.0.0.1:${echo.port}`]],
       "a debug line while the level was still debug, before the new file applied");
@@ -182,8 +189,9 @@ test("logging: a reload applies the file's changed log format and level", { time
     signal(proxy.pid, "SIGTERM");
     assert.equal(await proxy.exited, 0);
     const lines = proxy.stderr().trim().split("\n");
-    assert.equal(lines.length, 4, `at level error only the failed reload is added:\n${proxy.stderr()}`);
-    assert.match(lines[3], new RegExp(`^spliced: SIGHUP: reload failed, still running the previous config: ${path}: `));
+    assert.equal(lines.length, 6, `at level error only the failed reload is added:\n${proxy.stderr()}`);
+    assert.equal(lines[4], "spliced: draining generation 2 (replaced by 3): 0 connections open, left to finish", "written before the new level applied");
+    assert.match(lines[5], new RegExp(`^spliced: SIGHUP: reload failed, still running the previous config: ${path}: `));
   } finally {
     try {
       signal(proxy.pid, "SIGKILL");

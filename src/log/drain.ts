@@ -1,6 +1,7 @@
 /**
  * The drain lines: `draining 3 connections (grace period 30s)` when a
- * shutdown starts, and `drained: 41 connections finished, 2 closed at the
+ * shutdown starts (`draining generation 1 (replaced by 2): ...` when a reload
+ * retires one), and `drained: 41 connections finished, 2 closed at the
  * grace deadline` once the workers stopped, from the counts each worker
  * reports with its `stopped` message.
  *
@@ -46,6 +47,11 @@ function connections(n: number): string {
 /** Logs the start of a shutdown drain. */
 export function logDraining(log: Logger, open: number, graceMs: number): void {
   log.info("drain", `draining ${connections(open)} (grace period ${graceMs / 1000}s)`, { open, grace_period_ms: graceMs });
+}
+
+/** Logs that a reload (or an upstream change) retired generation `generation`: its open connections finish on it, without a deadline. */
+export function logRetiring(log: Logger, generation: number, open: number, next: number): void {
+  log.info("drain", `draining generation ${generation} (replaced by ${next}): ${connections(open)} open, left to finish`, { generation, open, next });
 }
 
 /**

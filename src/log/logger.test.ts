@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { logEventLine, healthLine } from "../health/log.ts";
-import { logDrained, logDraining, summarize } from "./drain.ts";
+import { logDrained, logDraining, logRetiring, summarize } from "./drain.ts";
 import { jsonLine, LOG_LEVELS, oneLine, shows, textLine } from "./format.ts";
 import { Logger, type LogStream } from "./logger.ts";
 
@@ -107,15 +107,17 @@ test("drain lines: counts summed over workers; finished is open minus closed at 
   logDrained(log, { ...s, unreported: 0 });
   logDrained(log, summarize([{ open: 1, cut: 0 }]), 3);
   logDrained(log, s);
+  logRetiring(log, 3, 1, 4);
   assert.deepEqual(lines.map((l) => l.line), [
     "spliced: draining 43 connections (grace period 30s)",
     "spliced: drained: 41 connections finished, 2 closed at the grace deadline",
     "spliced: drained (generation 3, replaced): 1 connection finished, 0 closed at the grace deadline",
     "spliced: drained: 41 connections finished, 2 closed at the grace deadline; 1 worker did not report",
+    "spliced: draining generation 3 (replaced by 4): 1 connection open, left to finish",
   ]);
   log.follow({ format: "json" });
   logDrained(log, summarize([{ open: 2, cut: 1 }]), 1);
-  const record = JSON.parse(lines[4].line);
+  const record = JSON.parse(lines[5].line);
   assert.deepEqual([record.event, record.generation, record.open, record.finished, record.closed_at_deadline, "workers_unreported" in record],
     ["drained", 1, 2, 1, 1, false]);
 });
