@@ -3,7 +3,9 @@
 // nginx proxy, a Bun fetch proxy; then spliced static vs nginx sendfile for the 1 MiB file.
 // Interleaved rounds, medians of req/s, latency, GB/s and CPU-seconds of the proxy's process tree.
 //   node bench/http.mjs [--quick] [--rounds N] [--time S] [--only a,b] [--skip-strace]
-//                       [--spliced-root DIR] [--baseline-root DIR [--no-current]]
+//                       [--spliced-root DIR] [--baseline-root DIR [--no-current]] [--request-id]
+// --request-id adds "spliced http deno|bun w1 +requestId" (the 1 KiB case, the listener's requestId on)
+// to the same interleaved rounds: the cost of request ids on small requests.
 // --baseline-root adds "spliced http deno|bun w1 (before)" from that checkout to the same interleaved
 // rounds, and an "after ÷ before" table; --no-current then leaves out this checkout's spliced peers.
 // Results: a markdown report on stdout and in bench/out/http-*/ (gitignored).
@@ -15,7 +17,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { baseEnvironment, version } from "./lib/env.mjs";
-import { launch, freePorts, sleep, splicedStats } from "./lib/peers.mjs";
+import { freePorts, isListening, launch, sleep, splicedStats, stopProc, waitReady } from "./lib/peers.mjs";
 import { CLK_TCK, foreignCpu, machineTicks, snapshot, treeCpuSeconds, treeCtxSwitches, treePids } from "./lib/proc.mjs";
 import { parseStraceSummary } from "./lib/strace.mjs";
 import { FILES, httpPeerDefs, makeDocroot, startOrigin } from "./lib/http_peers.mjs";
@@ -40,6 +42,7 @@ const { values: opt } = parseArgs({
     "baseline-root": { type: "string" },
     // With --baseline-root: measure only the baseline's spliced peers (e.g. while src/ is mid-rewrite).
     "no-current": { type: "boolean", default: false },
+    "request-id": { type: "boolean", default: false },
   },
 });
 if (opt.quick) Object.assign(opt, { rounds: "1", time: "2" });
@@ -315,6 +318,24 @@ async function straceRuns(peers, ports, origin, docroot, script) {
 
 let tmpDir;
 
+/** `spliced http RUNTIME w1` with the listener's `requestId` on (a config file: no flag sets it), 1 KiB only. */
+function requestIdPeer(runtime) {
+  return {
+    name: `spliced http ${runtime} w1 +requestId`, kind: "spliced", group: "proxy", mode: "http", runtime, workers: 1,
+    sizes: ["1k.bin"],
+    async start({ port, admin, origin, dir, root }) {
+      const config = path.join(dir, `request-id-${runtime}.json`);
+      fs.writeFileSync(config, JSON.stringify({
+        workers: 1, gracePeriod: "1s", admin: { listen: `127.0.0.1:${admin}` },
+        listeners: [{ name: "http", mode: "http", listen: `127.0.0.1:${port}`, requestId: { header: "X-Request-ID" }, routes: [{ upstreams: [`127.0.0.1:${origin}`] }] }],
+      }));
+      const proc = launch(path.join(root, "bin/spliced"), ["--runtime", runtime, "run", "--config", config]);
+      await waitReady(proc, port, this.name, () => /^listener /m.test(proc.out) && isListening(admin));
+      return { pid: proc.pid, port, admin, proc, stop: () => stopProc(proc) };
+    },
+  };
+}
+
 async function main() {
   precheck();
   const started = Date.now();
@@ -327,6 +348,7 @@ async function main() {
   const script = wrkScript(tmpDir);
 
   let peers = httpPeerDefs({ baselineRoot, current: !opt["no-current"] });
+  if (opt["request-id"]) peers.push(...["deno", "bun"].map(requestIdPeer));
   if (opt.only) {
     const want = opt.only.split(",").map((s) => s.trim().toLowerCase());
     peers = peers.filter((p) => p.kind === "direct" || p.kind === "haproxy" || p.kind === "haproxy-splice" ||

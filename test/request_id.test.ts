@@ -4,7 +4,7 @@
  * back, the access log has it); a missing or invalid one is replaced by a new
  * 32-hex-digit id, the same on both sides and in the log, unique across many
  * requests on 2 workers; the upstream's own header of that name is replaced;
- * responses the proxy makes (502, 504) carry it. Bodies around the changed
+ * responses the proxy makes (502, 504, 404) carry it. Bodies around the changed
  * heads are compared by SHA-256. Without `requestId` nothing changes. Config
  * errors name the file and the field.
  */
@@ -163,7 +163,7 @@ test("request id: new ids are unique across 2 workers and 600 requests", { timeo
   }
 });
 
-test("request id: the proxy's own 502 and 504 carry the id (kept or new), and the log has it", { timeout: 60_000 }, async () => {
+test("request id: the proxy's own 502, 504 and 404 carry the id (kept or new), and the log has it", { timeout: 60_000 }, async () => {
   const dead = await deadPort();
   const held = new Set<net.Socket>();
   const silent = net.createServer((sock) => void held.add(sock.on("error", () => {}).resume())); // accepts, reads, never answers
@@ -196,10 +196,13 @@ test("request id: the proxy's own 502 and 504 carry the id (kept or new), and th
     const timedOut = await once(get("/silent", { "X-Request-ID": "trace-504" }));
     assert.equal(timedOut.status, 504);
     assert.deepEqual(headerLines(timedOut, "x-request-id"), ["trace-504"]);
+    const noRoute = await once(get("/nowhere", { "X-Request-ID": "trace-404" }));
+    assert.equal(noRoute.status, 404);
+    assert.deepEqual(headerLines(noRoute, "x-request-id"), ["trace-404"]);
     assert.ok(await eventually(() => held.size === 1 && [...held].every((sock) => sock.readableEnded)), "the proxy closed the silent upstream's connection");
     const lines = () => existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)) : [];
-    assert.ok(await eventually(() => lines().length === 3));
-    assert.deepEqual(lines().map((l) => [l.status, l.request_id]), [[502, "trace-502"], [502, made.headers["x-request-id"]], [504, "trace-504"]]);
+    assert.ok(await eventually(() => lines().length === 4));
+    assert.deepEqual(lines().map((l) => [l.status, l.request_id]), [[502, "trace-502"], [502, made.headers["x-request-id"]], [504, "trace-504"], [404, "trace-404"]]);
   } finally {
     await proxy.stop();
     for (const sock of held) sock.destroy();
