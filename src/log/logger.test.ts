@@ -62,6 +62,14 @@ test("logger: fixed settings beat the config's, which apply where nothing is fix
   assert.deepEqual(log.settings, { format: "json", level: "info" });
 });
 
+test("logger: a sink that throws loses its line, and the caller carries on", () => {
+  const log = new Logger({ sink: () => {
+    throw new Error("disk full");
+  } });
+  assert.doesNotThrow(() => log.error("reload_failed", "x"));
+  assert.doesNotThrow(() => log.announce("start", "spliced"));
+});
+
 test("logger: start lines go to stdout at every level, as text or JSON", () => {
   const { log, lines } = capture({ level: "error" });
   log.announce("listener", "listener db tcp 127.0.0.1:5 -> 127.0.0.1:6", { name: "db", port: 5 });

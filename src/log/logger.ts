@@ -105,7 +105,7 @@ export class Logger {
    */
   write(level: LogLevel, event: string, msg: string, fields?: LogFields, text?: string): void {
     if (!this.enabled(level)) return;
-    this.#sink(formatRecord(this.settings.format, { time: new Date(), level, event, msg, fields, text }), "stderr");
+    this.#emit(formatRecord(this.settings.format, { time: new Date(), level, event, msg, fields, text }), "stderr");
   }
 
   /**
@@ -113,7 +113,16 @@ export class Logger {
    * In text it is `text` as it stands; in JSON an info record whose `msg` is `text`.
    */
   announce(event: string, text: string, fields?: LogFields): void {
-    this.#sink(formatRecord(this.settings.format, { time: new Date(), level: "info", event, msg: text, fields, text }), "stdout");
+    this.#emit(formatRecord(this.settings.format, { time: new Date(), level: "info", event, msg: text, fields, text }), "stdout");
+  }
+
+  /** Hands a line to the sink; a sink that throws (a library user's) loses that line, never the caller's work. */
+  #emit(line: string, stream: LogStream): void {
+    try {
+      this.#sink(line, stream);
+    } catch {
+      // the log is best effort: a reload or a drain must not fail because a line could not be written
+    }
   }
 }
 
