@@ -227,6 +227,7 @@ function runRuntime(name, tree) {
 async function main() {
   if (process.platform !== "linux") fail(`needs Linux (qemu-user), not ${process.platform}`);
   if (process.arch !== "x64" && process.arch !== "arm64") fail(`runs on x86_64 (under qemu) or aarch64, not ${process.arch}`);
+  if (!existsSync(join(ROOT, "node_modules", "hono"))) fail("node_modules is missing: run npm ci (or npm install) first");
   mkdirSync(CACHE, { recursive: true });
   if (process.arch === "x64") ensureDebianPackages();
   const prefix = emulator();

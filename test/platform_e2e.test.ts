@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
 import { mkdirSync, writeFileSync } from "node:fs";
+import process from "node:process";
 import { connect, exchangeServer, Payload, sendPayload, startServer, type TestServer } from "./helpers/peers.ts";
 import { request, startOrigin, type Origin } from "./helpers/origin.ts";
 import { tempDir, writeConfig } from "./helpers/http.ts";
@@ -181,5 +182,9 @@ test("platform: /stats totals are the sums of what every test moved; runtime and
   assert.equal(stats.listeners.reset.bytes_upstream_to_client, 100_000);
   assert.ok(["deno", "bun"].includes(stats.runtime), stats.runtime);
   assert.match(stats.libc, /^(glibc \d+\.\d+|musl)$/);
+  // The proxy runs on the CPU the tests run on (under test:arm64: the aarch64 runtime, emulated too).
+  const metrics = await (await fetch(`http://127.0.0.1:${proxy.adminPort}/metrics`, { headers: { connection: "close" } })).text();
+  const arch = /^spliced_build_info\{.*arch="([^"]+)".*\} 1$/m.exec(metrics)?.[1];
+  assert.equal(arch, process.arch === "arm64" ? "aarch64" : "x86_64");
   assert.equal(await quietFdCount(proxy, fdsAtStart), fdsAtStart, "fd count back to where it was");
 });
