@@ -224,7 +224,7 @@ class Exposition {
 export function renderMetrics(stats: StatsSnapshot, hists: HistogramsSnapshot, info: MetricsInfo): string {
   const out = new Exposition();
   out.sample("spliced_info", "gauge", "Version and runtime of this spliced process.", labelBody({ version: info.version, runtime: stats.runtime }), 1);
-  const build = { version: info.version, runtime: stats.runtime, runtime_version: runtimeVersion(), libc: stats.libc, arch: machineName(process.arch) };
+  const build = { version: info.version, runtime: stats.runtime, runtime_version: runtimeVersion(), libc: stats.libc ?? "unknown", arch: machineName(process.arch) };
   out.sample("spliced_build_info", "gauge", "Build of this spliced process: its version, runtime, libc and CPU (always 1).", labelBody(build), 1);
   for (const p of processSamples(info.process ?? readProcessFacts(loadedSys()))) {
     if (p.value !== undefined) out.sample(p.name, p.type, p.help, "", p.value);
