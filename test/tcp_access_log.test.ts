@@ -330,7 +330,7 @@ test("tls passthrough log: sni and exact bytes for a routed connection; tls_no_r
   }
 });
 
-test("tcp log: spliced check names a tcp listener's accessLog whose directory does not exist", { timeout: 30_000 }, async () => {
+test("tcp log: spliced check and spliced tcp name an accessLog whose directory does not exist", { timeout: 30_000 }, async () => {
   const tmp = tempDir("spliced-tcp-log-");
   try {
     const config = writeConfig(tmp.dir, { listeners: [{ listen: "127.0.0.1:0", upstreams: ["127.0.0.1:1"], accessLog: join(tmp.dir, "none", "x.log") }] });
@@ -339,6 +339,9 @@ test("tcp log: spliced check names a tcp listener's accessLog whose directory do
     const problem = r.stderr.split("\n").find((l) => l.includes("listeners[0].accessLog"));
     assert.ok(problem, r.stderr);
     assert.ok(problem.includes(config) && problem.includes("does not exist"), problem);
+    const flag = await runCli(["tcp", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:1", "--access-log", join(tmp.dir, "none", "x.log")]);
+    assert.equal(flag.code, 2);
+    assert.equal(flag.stderr.trim(), `command line: --access-log: directory "${join(tmp.dir, "none")}" does not exist`);
   } finally {
     tmp.remove();
   }
