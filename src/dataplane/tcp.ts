@@ -84,8 +84,7 @@ export class TcpSession implements Handler, Session {
     else if (this.state === CONNECTING) {
       this.#reason = "connect_failed";
       return this.#connected(this.#connector.settle());
-    }
-    else this.#upstream.onEvents(events);
+    } else this.#upstream.onEvents(events);
     if (this.state === OPEN) this.#run();
   }
 
