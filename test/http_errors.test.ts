@@ -321,6 +321,7 @@ test("http errors: 502 when the upstream refuses the connection", { timeout: 60_
     const stats = await proxy.stats();
     assert.ok(stats.totals.connect_failures >= 1);
     assert.equal(stats.totals.responses_5xx, 1);
+    assert.equal(stats.totals.local_5xx, 1, "the 502 is the proxy's own");
   });
 });
 
@@ -542,6 +543,7 @@ test("http errors: the errors are counted by status class in /stats", { timeout:
       let stats: any;
       assert.ok(await eventually(async () => (stats = await proxy.stats()).totals.connections_active === 0));
       assert.equal(stats.totals.responses_4xx, 2);
+      assert.equal(stats.totals.local_4xx, 2, "both 4xx (no route, bad request) were the proxy's own");
       assert.equal(stats.totals.responses_2xx, 1);
       assert.equal(stats.totals.requests_total, 3);
     });

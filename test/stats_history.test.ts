@@ -91,6 +91,9 @@ test("history: request, status and connect-failure counts add up to the traffic 
   assert.equal(total(route.responses_4xx, iv), 4);
   assert.equal(total(h.listeners.web.rates.requests_total, iv), 40);
   assert.equal(total(h.listeners.web.rates.responses_4xx, iv), 10);
+  assert.equal(total(t.local_4xx, iv), 6, "of the 10 4xx, the proxy made the 6 unrouted 404s");
+  assert.equal(total(route.local_4xx, iv), 0, "the route's 4 404s came from the origin");
+  assert.equal(total(t.local_5xx, iv) + total(t.resets, iv), 0);
   const body = 30 / 3 * (1000 + 20_000 + 300_000);
   const moved = total(route.bytes_upstream_to_client, iv);
   assert.ok(moved >= body && moved < body + 40 * 1024, `route bytes upstream→client ${moved} hold the ${body} body bytes plus heads`);

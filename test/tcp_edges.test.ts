@@ -106,6 +106,8 @@ test("tcp: upstream reset mid-stream resets the client", { timeout: 60_000 }, as
     assert.equal(client.received.bytes, 100_000, "bytes before the reset were delivered");
     const stats = await idle(proxy);
     assert.equal(stats.totals.errors, 1);
+    assert.equal(stats.totals.resets, 1);
+    assert.equal(Object.values(stats.upstreams as Record<string, { resets: number }>)[0].resets, 1, "counted on the upstream too");
   });
 });
 

@@ -198,8 +198,8 @@
     { id: "c-errors", axis: "count", series: [
       ["connect failures", "rates.connect_failures", C.red], ["connect timeouts", "rates.connect_timeouts", C.pink],
       ["upstream timeouts", "rates.upstream_timeouts", C.purple], ["send timeouts", "rates.send_timeouts", C.teal],
-      ["idle timeouts", "rates.idle_timeouts", C.gray], ["resets and other errors", "rates.errors", C.blue],
-      ["4xx (all)", "rates.responses_4xx", C.amber], ["5xx (all)", "rates.responses_5xx", "#7f1d1d"]] },
+      ["idle timeouts", "rates.idle_timeouts", C.gray], ["resets", "rates.resets", C.blue],
+      ["4xx made by spliced", "rates.local_4xx", C.amber], ["5xx made by spliced", "rates.local_5xx", "#7f1d1d"]] },
     { id: "c-rate", axis: "count", series: [["connections/s", "rates.connections_total", C.blue], ["requests/s", "rates.requests_total", C.green]] },
     { id: "c-open", axis: "count", series: [["open connections", "gauges.connections_active", C.blue]] },
     { id: "c-dir", axis: "bytes", series: [["client→upstream", "rates.bytes_client_to_upstream", C.blue], ["upstream→client", "rates.bytes_upstream_to_client", C.green]] },

@@ -79,6 +79,8 @@ const HELP: Record<string, string> = {
   retries: "Idempotent requests sent again after a stale pooled upstream connection",
   proxy_protocol_refused: "Connections closed for a malformed, partial or late PROXY protocol header",
   proxy_protocol_untrusted: "Connections closed because they came from outside trustedProxies",
+  resets: "Connections reset: a socket failed on either side (ECONNRESET, EPIPE) mid-stream",
+  local_responses: "HTTP error responses spliced made itself (bad request, no route, 502, 504...) by status class",
   connection_duration_seconds: "Duration of proxied connections",
   upstream_connect_seconds: "Time to connect to the upstream",
   http_request_seconds: "HTTP request latency, head received to response complete",
@@ -91,10 +93,12 @@ const SCOPE_TEXT: Record<string, string> = {
 
 /** `responses_2xx` and the like become one family with a `code` label. */
 const STATUS_CLASS = /^responses_(\dxx)$/;
+/** `local_4xx` and `local_5xx` become `..._local_responses_total{code}`. */
+const LOCAL_CLASS = /^local_(\dxx)$/;
 
 /** Series that only HTTP listeners (and their routes and upstreams) can move. */
 const HTTP_ONLY = new Set(["requests_total", "bytes_sendfile", "http_request_seconds", "upstream_timeouts", "retries"]);
-const isHttpOnly = (name: string) => HTTP_ONLY.has(name) || STATUS_CLASS.test(name);
+const isHttpOnly = (name: string) => HTTP_ONLY.has(name) || STATUS_CLASS.test(name) || LOCAL_CLASS.test(name);
 
 /** Extra facts shown next to the counters. */
 export interface MetricsInfo {
@@ -133,6 +137,7 @@ export function histogramFamily(scope: string, name: string): string {
 export function counterFamily(scope: string, field: string): string {
   if (GAUGES.has(field)) return `spliced_${scope}_${field}`;
   if (STATUS_CLASS.test(field)) return `spliced_${scope}_responses_total`;
+  if (LOCAL_CLASS.test(field)) return `spliced_${scope}_local_responses_total`;
   return `spliced_${scope}_${field.replace(/_total$/, "")}_total`;
 }
 
@@ -154,12 +159,14 @@ function counterPlan(scope: string): CounterPlan[] {
   if (plan) return plan;
   plan = FIELDS.filter((f) => !OWN_FAMILY.has(f) && (scope === "worker" || !WORKER_ONLY.has(f))).map((field) => {
     const cls = STATUS_CLASS.exec(field);
+    const local = LOCAL_CLASS.exec(field);
+    const helpKey = cls ? "responses" : local ? "local_responses" : field;
     return {
       field,
       family: counterFamily(scope, field),
       type: GAUGES.has(field) ? "gauge" : "counter",
-      help: `${HELP[cls ? "responses" : field] ?? field.replace(/_/g, " ")}, ${SCOPE_TEXT[scope]}.`,
-      extra: cls ? `code="${cls[1]}"` : "",
+      help: `${HELP[helpKey] ?? field.replace(/_/g, " ")}, ${SCOPE_TEXT[scope]}.`,
+      extra: cls ? `code="${cls[1]}"` : local ? `code="${local[1]}"` : "",
       httpOnly: isHttpOnly(field),
     };
   });

@@ -157,6 +157,7 @@ export class TcpSession implements Handler, Session {
     if (r === TUNNEL_YIELD) this.ctx.runLater(this);
     else if (r === TUNNEL_RESET) {
       this.#count(F.errors, 1, true);
+      this.#count(F.resets, 1, true);
       if (this.#tunnel.farSideFailed()) this.#connector.report(false);
       this.#reason = "reset";
       this.#close(false);

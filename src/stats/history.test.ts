@@ -138,7 +138,7 @@ test("history: scopes past the cap keep no history and are named", () => {
   assert.deepEqual(d.untracked, ids.slice(-3).map((id) => `upstream:${id}`));
   assert.equal(h.memoryBytes, historyBytes(MAX_HISTORY_SCOPES + 1));
   assert.equal(historyBytes(1000), historyBytes(MAX_HISTORY_SCOPES + 1), "the bound");
-  assert.ok(SCOPE_HISTORY_BYTES < 256 * 1024);
+  assert.ok(SCOPE_HISTORY_BYTES < 320 * 1024);
 });
 
 test("history: windows by name; the timer stops", async () => {

@@ -40,6 +40,9 @@ export const FIELDS = [
   "tls_no_route",
   "proxy_protocol_refused",
   "proxy_protocol_untrusted",
+  "resets",
+  "local_4xx",
+  "local_5xx",
 ] as const;
 
 /** One counter name. */

@@ -15,6 +15,7 @@ export const RATE_FIELDS = [
   "connections_total", "requests_total",
   "responses_1xx", "responses_2xx", "responses_3xx", "responses_4xx", "responses_5xx",
   "connect_failures", "connect_timeouts", "upstream_timeouts", "send_timeouts", "idle_timeouts", "errors",
+  "resets", "local_4xx", "local_5xx",
 ] as const satisfies readonly Field[];
 
 /** Gauges: the value at the end of the interval. */

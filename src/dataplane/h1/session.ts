@@ -342,7 +342,11 @@ export class HttpSession implements Handler, Session {
   #runTunnel(): void {
     const r = this.#tunnel!.step(this.ctx.io);
     if (r === TUNNEL_YIELD) this.ctx.runLater(this);
-    else if (r === TUNNEL_DONE || r === TUNNEL_RESET) this.#close();
+    else if (r === TUNNEL_DONE) this.#close();
+    else if (r === TUNNEL_RESET) {
+      this.#countScopes(F.resets);
+      this.#close();
+    }
   }
 
   #tunnelTimers(now: number): void {
@@ -357,6 +361,7 @@ export class HttpSession implements Handler, Session {
   #localError(status: number, reason: string, keep: boolean): void {
     this.#local.error(status, reason, this.#req, keep, this.#requestId);
     this.#countStatus(status);
+    if (status >= 400) this.#countScopes(status < 500 ? F.local_4xx : F.local_5xx);
     this.#phase = LOCAL;
   }
 
@@ -426,6 +431,11 @@ export class HttpSession implements Handler, Session {
   #countStatus(status: number): void {
     const field = status < 200 ? F.responses_1xx : status < 300 ? F.responses_2xx : status < 400 ? F.responses_3xx
       : status < 500 ? F.responses_4xx : F.responses_5xx;
+    this.#countScopes(field);
+  }
+
+  /** Counts one into each scope the exchange is counted in (totals, listener, route, upstream). */
+  #countScopes(field: number): void {
     const scopes = this.#c2u.scopes;
     for (let i = 0; i < scopes.length; i++) this.ctx.counters[scopes[i] + field]++;
   }
