@@ -23,6 +23,7 @@ export { loadConfigFile, validateConfig, type Config, type ConfigInput, type Lis
 export { adminApp, type AdminOptions } from "./admin/app.ts";
 export type { Counters, StatsSnapshot } from "./stats/aggregate.ts";
 export type { HistoryDocument, HistoryWindow, ScopeHistory } from "./stats/history.ts";
+export type { LogFormat, LogLevel, LogOptions, LogSink, LogStream } from "./log/logger.ts";
 export { ConfigError, ResolveError, SysError, UnresolvedError, UsageError, type ConfigIssue } from "./errors.ts";
 export { FfiUnavailableError } from "../ffi/sys.ts";
 export { VERSION } from "./version.ts";

@@ -243,6 +243,8 @@ test("request id: config errors name the file and the field, one line each", { t
     [http({ heder: "X-Request-ID" }), "listeners[0].requestId", `unknown key "heder"; did you mean "header"?`],
     [http("X-Request-ID"), "listeners[0].requestId", `expected an object, as { "header": "X-Request-ID" }, got "X-Request-ID"`],
     [{ listeners: [{ listen: "127.0.0.1:0", upstreams: ["127.0.0.1:1"], requestId: {} }] }, "listeners[0]", `unknown key "requestId" for a tcp listener`],
+    [{ listeners: [{ mode: "http", listen: "127.0.0.1:0", requestId: {}, routes: [{ upstreams: ["127.0.0.1:1"], responseHeaders: { set: { "x-request-id": "a" } } }] }] },
+      "listeners[0].routes[0].responseHeaders.set.x-request-id", "the request id header (requestId.header): spliced sets it itself"],
   ];
   try {
     for (const [i, [config, field, message]] of cases.entries()) {

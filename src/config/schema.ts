@@ -241,7 +241,24 @@ export const HttpListenerSchema = z.strictObject({
   accessLog: z.string().min(1).default("off"),
   requestId: RequestIdSchema.optional(),
   ...proxyProtocolKeys,
-}).superRefine(checkProxyProtocol);
+}).superRefine(checkProxyProtocol).superRefine(checkRequestIdHeader);
+
+/** A route's `requestHeaders.set` / `responseHeaders.set` may not name the request id header: it would go out twice. */
+function checkRequestIdHeader(
+  l: { requestId?: { header: string }; routes: readonly { requestHeaders?: { set: Record<string, string> }; responseHeaders?: { set: Record<string, string> } }[] },
+  ctx: z.RefinementCtx,
+): void {
+  const id = l.requestId?.header.toLowerCase();
+  if (id === undefined) return;
+  l.routes.forEach((route, i) => {
+    for (const ops of ["requestHeaders", "responseHeaders"] as const) {
+      const name = Object.keys(route[ops]?.set ?? {}).find((n) => n.toLowerCase() === id);
+      if (name !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["routes", i, ops, "set", name], message: `the request id header (requestId.header): spliced sets it itself` });
+      }
+    }
+  });
+}
 
 /** A server name to route TLS on: `a.example.com`, or `*.example.net` for any subdomain. */
 const sniPattern = z.string().regex(/^(\*\.)?([A-Za-z0-9_-]{1,63}\.)*[A-Za-z0-9_-]{1,63}$/, "use a server name, as a.example.com, or *.example.net").max(253);
