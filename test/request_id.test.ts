@@ -4,13 +4,13 @@
  * back, the access log has it); a missing or invalid one is replaced by a new
  * 32-hex-digit id, the same on both sides and in the log, unique across many
  * requests on 2 workers; the upstream's own header of that name is replaced;
- * responses the proxy makes (502, 504, 404) carry it. Bodies around the changed
+ * responses the proxy makes (502, 504, 404) and static files carry it. Bodies around the changed
  * heads are compared by SHA-256. Without `requestId` nothing changes. Config
  * errors name the file and the field.
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -207,6 +207,40 @@ test("request id: the proxy's own 502, 504 and 404 carry the id (kept or new), a
     await proxy.stop();
     for (const sock of held) sock.destroy();
     await new Promise<void>((r) => silent.close(() => r()));
+    tmp.remove();
+  }
+});
+
+test("request id: static files carry it too: 200 (body by hash), 304, 404, keep-alive, and the log has it", { timeout: 60_000 }, async () => {
+  const tmp = tempDir("spliced-request-id-");
+  const root = join(tmp.dir, "www");
+  mkdirSync(root);
+  const file = randomBytes(300_000);
+  writeFileSync(join(root, "f.bin"), file);
+  const log = join(tmp.dir, "access.log");
+  const config = writeConfig(tmp.dir, {
+    workers: 1, admin: { listen: "127.0.0.1:0" },
+    listeners: [{ name: "web", mode: "http", listen: "127.0.0.1:0", accessLog: log, requestId: {}, routes: [{ static: { root } }] }],
+  });
+  const proxy = await startSpliced(["--config", config]);
+  const conn = await HttpConn.open(proxy.port);
+  try {
+    const kept = await conn.request(get("/f.bin", { "X-Request-ID": "static-1" }));
+    assert.equal(kept.status, 200);
+    assert.equal(sha(kept.body), sha(file), "the file arrives intact after the changed head");
+    assert.deepEqual(headerLines(kept, "x-request-id"), ["static-1"]);
+    const again = await conn.request(get("/f.bin", { "If-None-Match": kept.headers.etag }));
+    assert.equal(again.status, 304);
+    assert.match(again.headers["x-request-id"], NEW_ID);
+    const missing = await conn.request(get("/nope.bin", { "X-Request-ID": "static-404" }));
+    assert.equal(missing.status, 404);
+    assert.deepEqual(headerLines(missing, "x-request-id"), ["static-404"]);
+    const lines = () => existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)) : [];
+    assert.ok(await eventually(() => lines().length === 3));
+    assert.deepEqual(lines().map((l) => [l.status, l.request_id]), [[200, "static-1"], [304, again.headers["x-request-id"]], [404, "static-404"]]);
+  } finally {
+    conn.close();
+    await proxy.stop();
     tmp.remove();
   }
 });

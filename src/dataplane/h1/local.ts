@@ -54,10 +54,10 @@ export class LocalAnswer {
     this.out.push(plainResponse(status, reason, { keepAlive: this.keepAlive, headOnly: req?.method === "HEAD", fields }));
   }
 
-  /** A static file (or its error) for `req` on a static route. */
-  serveFile(route: RouteInit, req: RequestHead, client: Endpoint): void {
+  /** A static file (or its error) for `req` on a static route, carrying the request's `id` when ids are on. */
+  serveFile(route: RouteInit, req: RequestHead, client: Endpoint, id: RequestId | null): void {
     this.#begin(0);
-    const result = serveStatic(this.ctx.sys, route, req, this.out);
+    const result = serveStatic(this.ctx.sys, route, req, this.out, id === null ? undefined : { [id.header]: id.text() });
     this.status = result.status;
     this.#file = result.file ?? null;
     // Hold the head back until the file follows it, so both leave in full packets (as nginx's tcp_nopush).

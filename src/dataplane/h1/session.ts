@@ -280,7 +280,7 @@ export class HttpSession implements Handler, Session {
     }
     const head = this.#requestHeads.toHead(this.#cin);
     this.#cin.consume(length);
-    this.#local.serveFile(route, head, this.#client);
+    this.#local.serveFile(route, head, this.#client, this.#requestId);
     this.#countStatus(this.#local.status);
     this.#phase = LOCAL;
   }

@@ -83,43 +83,46 @@ function stripped(route: RouteInit, target: string): string {
   return rest.startsWith("/") ? rest : `/${rest}`;
 }
 
-/** Queues the response head (and small bodies) for a static request; returns what follows. */
-export function serveStatic(sys: Sys, route: RouteInit, req: RequestHead, out: Stream): StaticResult {
+/**
+ * Queues the response head (and small bodies) for a static request; returns what follows.
+ * `extra`: fields every answer carries (the request id, when ids are on).
+ */
+export function serveStatic(sys: Sys, route: RouteInit, req: RequestHead, out: Stream, extra?: Readonly<Record<string, string>>): StaticResult {
   const keep = req.keepAlive;
   const headOnly = req.method === "HEAD";
   if (req.method !== "GET" && !headOnly) {
-    out.push(plainResponse(405, "method not allowed on a static route", { keepAlive: keep, fields: { Allow: "GET, HEAD" } }));
+    out.push(plainResponse(405, "method not allowed on a static route", { keepAlive: keep, fields: { Allow: "GET, HEAD", ...extra } }));
     return { status: 405, keepAlive: keep && req.framing.kind === "none", file: undefined };
   }
   const found = locate(sys, route, req.target);
   if (found.kind === "redirect") {
-    out.push(plainResponse(301, undefined, { keepAlive: keep, headOnly, fields: { Location: found.location } }));
+    out.push(plainResponse(301, undefined, { keepAlive: keep, headOnly, fields: { Location: found.location, ...extra } }));
     return { status: 301, keepAlive: keep, file: undefined };
   }
   if (found.kind === "refused") {
     const status = found.status;
-    out.push(plainResponse(status, status === 404 ? "no such file" : "refused", { keepAlive: keep, headOnly }));
+    out.push(plainResponse(status, status === 404 ? "no such file" : "refused", { keepAlive: keep, headOnly, fields: extra }));
     return { status, keepAlive: keep, file: undefined };
   }
-  return respondWithFile(sys, req, found.file, out);
+  return respondWithFile(sys, req, found.file, out, extra);
 }
 
-function respondWithFile(sys: Sys, req: RequestHead, file: OpenFile, out: Stream): StaticResult {
+function respondWithFile(sys: Sys, req: RequestHead, file: OpenFile, out: Stream, extra: Readonly<Record<string, string>> | undefined): StaticResult {
   const headers = new Map(req.headers.map(([n, v]) => [n.toLowerCase(), v]));
   const common: Record<string, string> = {
     "Content-Type": contentType(file.name),
-    "ETag": etagOf(file), "Last-Modified": lastModifiedOf(file), "Accept-Ranges": "bytes",
+    "ETag": etagOf(file), "Last-Modified": lastModifiedOf(file), "Accept-Ranges": "bytes", ...extra,
   };
   const keep = req.keepAlive;
   if (notModified(headers, file)) {
     sys.close(file.fd);
-    out.push(head(304, { ETag: common.ETag, "Last-Modified": common["Last-Modified"] }, undefined, keep));
+    out.push(head(304, { ETag: common.ETag, "Last-Modified": common["Last-Modified"], ...extra }, undefined, keep));
     return { status: 304, keepAlive: keep, file: undefined };
   }
   const range = rangeOf(headers, file);
   if (range.kind === "unsatisfiable") {
     sys.close(file.fd);
-    out.push(plainResponse(416, "range not satisfiable", { keepAlive: keep, headOnly: req.method === "HEAD", fields: { "Content-Range": `bytes */${file.size}` } }));
+    out.push(plainResponse(416, "range not satisfiable", { keepAlive: keep, headOnly: req.method === "HEAD", fields: { "Content-Range": `bytes */${file.size}`, ...extra } }));
     return { status: 416, keepAlive: keep, file: undefined };
   }
   const [status, start, length] = range.kind === "partial"
