@@ -204,11 +204,6 @@ const LAYOUTS: Readonly<Record<string, ArchLayout>> = {
   },
 };
 
-/** Whether this CPU architecture is supported. */
-export function archSupported(arch: string = process.arch): boolean {
-  return arch in LAYOUTS;
-}
-
 /** The layout of `struct epoll_event` on this (or the named) architecture. */
 export function epollLayout(arch: string = process.arch): EpollLayout {
   const layout = LAYOUTS[arch];
