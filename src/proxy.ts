@@ -113,7 +113,7 @@ export interface Proxy {
    * `worker` throw from its next sweep, to prove it is replaced. False otherwise.
    */
   injectWorkerFault(worker: number): boolean;
-  /** Closes and reopens file access logs in every worker (SIGUSR1, logrotate). */
+  /** Closes and reopens the file access logs in every worker, and the operational log file (SIGUSR1, logrotate). */
   reopenLogs(): void;
   /** Graceful shutdown: stop accepting, let connections finish up to the grace period, then close. */
   close(gracePeriodMs?: number): Promise<void>;
@@ -356,6 +356,7 @@ class RunningProxy implements Proxy {
   }
 
   reopenLogs(): void {
+    processLog.reopen();
     for (const g of [...this.#retiring, this.current]) for (const w of g.workers) w.send({ type: "reopen-logs" });
   }
 

@@ -152,14 +152,14 @@ test("cli: each command's --help shows that command's options only", { timeout: 
   const common = ["--runtime", "--help", "--version"];
   const expected: Record<string, string[]> = {
     tcp: ["--listen", "--to", "--workers", "--admin", "--admin-token-file", "--connect-timeout", "--idle-timeout", "--send-timeout",
-      "--max-connections", "--health-check", "--access-log", "--pipe-size", "--grace-period", "--log-format", "--log-level", "--pid-file",
+      "--max-connections", "--health-check", "--access-log", "--pipe-size", "--grace-period", "--log-format", "--log-level", "--log-file", "--pid-file",
       "--upgrade-from"],
     http: ["--listen", "--to", "--workers", "--admin", "--admin-token-file", "--connect-timeout", "--upstream-timeout", "--idle-timeout",
-      "--send-timeout", "--max-connections", "--health-check", "--access-log", "--pipe-size", "--grace-period", "--log-format", "--log-level",
+      "--send-timeout", "--max-connections", "--health-check", "--access-log", "--pipe-size", "--grace-period", "--log-format", "--log-level", "--log-file",
       "--pid-file", "--upgrade-from"],
     static: ["--listen", "--root", "--workers", "--admin", "--admin-token-file", "--idle-timeout", "--send-timeout", "--max-connections",
-      "--access-log", "--grace-period", "--log-format", "--log-level", "--pid-file", "--upgrade-from"],
-    run: ["--config", "--workers", "--admin-token-file", "--log-format", "--log-level", "--pid-file", "--upgrade-from"],
+      "--access-log", "--grace-period", "--log-format", "--log-level", "--log-file", "--pid-file", "--upgrade-from"],
+    run: ["--config", "--workers", "--admin-token-file", "--log-format", "--log-level", "--log-file", "--pid-file", "--upgrade-from"],
     check: ["--config", "--workers", "--admin-token-file"],
   };
   for (const [command, flags] of Object.entries(expected)) {

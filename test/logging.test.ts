@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -257,6 +257,36 @@ test("logging: tcp with --log-format json writes the start lines as JSON, and th
     await proxy.stop();
     await echo.close();
   }
+});
+
+test("logging: --log-file takes every line (start lines stay on stdout too); SIGUSR1 reopens it after logrotate's rename; a bad path is one line", { timeout: 60_000 }, async () => {
+  const echo = await echoServer();
+  const logDir = mkdtempSync(join(tmpdir(), "spliced-log-file-"));
+  const file = join(logDir, "spliced.log");
+  const proxy = await startSpliced(["tcp", "--listen", "127.0.0.1:0", "--to", `127.0.0.1:${echo.port}`, "--workers", "1", "--log-format", "json", "--log-file", file, "--grace-period", "1s"]);
+  try {
+    const startEvents = ["start", "listener", "admin"];
+    assert.deepEqual(records(readFileSync(file, "utf8")).map((r) => r.event), startEvents);
+    const c = await connect(proxy.port);
+    c.socket.end("hello");
+    await c.closed;
+    assert.equal(c.received.text(), "hello");
+    renameSync(file, `${file}.1`); // what logrotate does before its postrotate kill -USR1
+    signal(proxy.pid, "SIGUSR1");
+    assert.ok(await eventually(() => existsSync(file) && /"event":"reopen"/.test(readFileSync(file, "utf8"))), "a new file after SIGUSR1");
+    assert.equal(await proxy.stop(), 0);
+    assert.deepEqual(records(readFileSync(`${file}.1`, "utf8")).map((r) => r.event), startEvents, "the old file keeps what came before");
+    assert.deepEqual(records(readFileSync(file, "utf8")).map((r) => r.event), ["reopen", "signal", "drain", "drained", "shutdown"]);
+    assert.deepEqual(records(proxy.output()).map((r) => r.event), startEvents, "stdout has the start lines, stderr nothing");
+  } finally {
+    await proxy.stop();
+    await echo.close();
+    rmSync(logDir, { recursive: true, force: true });
+  }
+  const r = await runCli(["tcp", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:9", "--log-file", "/nonexistent/dir/spliced.log"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assert.match(r.stderr, /--log-file: directory "\/nonexistent\/dir" does not exist/);
 });
 
 test("logging: a bad --log-format, --log-level or log block is one line naming the flag or the field", { timeout: 60_000 }, async () => {

@@ -29,7 +29,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     summary: "TCP reverse proxy: payload moves between the sockets by splice(2)",
     options: [
       "listen", "to", "workers", "admin", "admin-token-file", "connect-timeout", "idle-timeout", "send-timeout",
-      "max-connections", "health-check", "access-log", "pipe-size", "grace-period", "log-format", "log-level", "pid-file",
+      "max-connections", "health-check", "access-log", "pipe-size", "grace-period", "log-format", "log-level", "log-file", "pid-file",
       "upgrade-from",
     ],
     help: { "access-log": "JSON line per closed connection: a file path (its directory must exist), - for stdout, or off (default off)" },
@@ -39,7 +39,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     summary: "HTTP/1.1 reverse proxy: heads parsed, bodies spliced",
     options: [
       "listen", "to", "workers", "admin", "admin-token-file", "connect-timeout", "upstream-timeout", "idle-timeout",
-      "send-timeout", "max-connections", "health-check", "access-log", "pipe-size", "grace-period", "log-format", "log-level",
+      "send-timeout", "max-connections", "health-check", "access-log", "pipe-size", "grace-period", "log-format", "log-level", "log-file",
       "pid-file", "upgrade-from",
     ],
     help: { "idle-timeout": HTTP_IDLE },
@@ -49,14 +49,14 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     summary: "HTTP/1.1 static file server: files sent by sendfile(2)",
     options: [
       "listen", "root", "workers", "admin", "admin-token-file", "idle-timeout", "send-timeout", "max-connections",
-      "access-log", "grace-period", "log-format", "log-level", "pid-file", "upgrade-from",
+      "access-log", "grace-period", "log-format", "log-level", "log-file", "pid-file", "upgrade-from",
     ],
     help: { "idle-timeout": HTTP_IDLE },
   },
   run: {
     usage: "spliced run --config FILE [options]     (also: spliced --config FILE)",
     summary: "run the listeners of a JSON config file; SIGHUP re-reads it",
-    options: ["config", "workers", "admin-token-file", "log-format", "log-level", "pid-file", "upgrade-from"],
+    options: ["config", "workers", "admin-token-file", "log-format", "log-level", "log-file", "pid-file", "upgrade-from"],
     help: { config: "the JSON config file to run", ...CONFIG_HELP },
   },
   check: {

@@ -71,10 +71,10 @@ function setHealthCheck(listener: Record<string, unknown>, values: Values): void
   else listener.healthCheck = block;
 }
 
-/** The `log` block `--log-format` and `--log-level` give, or undefined when neither is given. */
+/** The `log` block `--log-format`, `--log-level` and `--log-file` give, or undefined when neither is given. */
 export function logFlags(values: Values): Record<string, unknown> | undefined {
   const log: Record<string, unknown> = {};
-  setFrom(log, values, [["format", "log-format"], ["level", "log-level"]]);
+  setFrom(log, values, [["format", "log-format"], ["level", "log-level"], ["file", "log-file"]]);
   return Object.keys(log).length ? log : undefined;
 }
 

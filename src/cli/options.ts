@@ -36,6 +36,7 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   "health-check": { value: "DUR", help: "check each upstream with a TCP connect this often (2 down in a row: no traffic, /ready 503; 2 up: back)" },
   "log-format": { value: "text|json", help: "the operational log (stderr) and the start lines (stdout): text lines (default) or one JSON object per line; beats the file's log.format" },
   "log-level": { value: "LEVEL", help: "error, warn, info (default) or debug: the least severe log line shown; beats the file's log.level" },
+  "log-file": { value: "PATH", help: "append the operational log to PATH instead of stderr (start lines stay on stdout too); reopened on SIGUSR1; beats the file's log.file" },
   "pid-file": { value: "PATH", help: "write the pid here once ready" },
   "upgrade-from": { value: "PIDFILE", help: "zero-downtime upgrade: bind beside the spliced whose pid is in PIDFILE, then tell it to drain" },
   runtime: { value: "bun|deno", help: "the JavaScript runtime (read by bin/spliced, anywhere before --; also SPLICED_RUNTIME)" },

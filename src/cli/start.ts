@@ -27,7 +27,10 @@ export async function runProxy(cc: CommandConfig, values: Values): Promise<void>
     pidFile: stringValue(values, "pid-file"),
     upgradeFrom: stringValue(values, "upgrade-from"),
     // Given flags beat the file's log block, at start and at each reload (checked with the config).
-    log: { format: stringValue(values, "log-format") as LogFormat | undefined, level: stringValue(values, "log-level") as LogLevel | undefined },
+    log: {
+      format: stringValue(values, "log-format") as LogFormat | undefined, level: stringValue(values, "log-level") as LogLevel | undefined,
+      file: stringValue(values, "log-file"),
+    },
   });
   state.proxy = proxy;
   announce(proxy, currentRuntime());

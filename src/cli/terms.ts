@@ -27,6 +27,7 @@ const FLAG_OF: readonly (readonly [string, string])[] = [
   ["gracePeriod", "--grace-period"],
   ["log.format", "--log-format"],
   ["log.level", "--log-level"],
+  ["log.file", "--log-file"],
 ];
 
 /** Each path of {@link FLAG_OF} as a pattern, an index after it included. */

@@ -56,6 +56,8 @@ export async function preflightConfig(config: ValidConfig, options: PreflightOpt
       (err) => void report.unresolved.push({ path, message: resolveMessage(err) }),
     ));
   };
+  const logFile = config.log?.file === undefined ? undefined : accessLogProblem(config.log.file);
+  if (logFile) report.errors.push({ path: "log.file", message: logFile });
   config.listeners.forEach((l, i) => {
     const at = `listeners[${i}]`;
     const log = accessLogProblem(l.accessLog);

@@ -336,6 +336,8 @@ export const DnsSchema = z.strictObject({
 export const LogSchema = z.strictObject({
   format: z.enum(LOG_FORMATS).optional(),
   level: z.enum(LOG_LEVELS).optional(),
+  /** A file the log is appended to instead of stderr (reopened on SIGUSR1). */
+  file: z.string().min(1).refine((f) => f !== "off", 'the operational log cannot be off: give a file, or "-" for stderr').optional(),
 });
 
 /** Schema of the whole config. */

@@ -3,10 +3,14 @@
  * config's, the start lines, the health/DNS event lines, and the drain lines.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { logEventLine, healthLine } from "../health/log.ts";
 import { logDrained, logDraining, logRetiring, summarize } from "./drain.ts";
 import { jsonLine, LOG_LEVELS, oneLine, shows, textLine } from "./format.ts";
+import { LogFile } from "./file.ts";
 import { Logger, type LogStream } from "./logger.ts";
 
 /** A logger whose lines land in an array, with their stream. */
@@ -128,4 +132,24 @@ test("drain lines: counts summed over workers; finished is open minus closed at 
   const record = JSON.parse(lines[5].line);
   assert.deepEqual([record.event, record.generation, record.open, record.finished, record.closed_at_deadline, "workers_unreported" in record],
     ["drained", 1, 2, 1, 1, false]);
+});
+
+test("logger: a log file takes every line (start lines go to the sink too), reopens at its path, and falls back to the console when it cannot open", () => {
+  const dir = mkdtempSync(join(tmpdir(), "spliced-logger-file-"));
+  const path = join(dir, "spliced.log");
+  try {
+    const log = new Logger({ format: "json" });
+    log.follow({ file: path });
+    log.info("one", "first");
+    renameSync(path, `${path}.1`);
+    log.reopen();
+    log.warn("two", "second");
+    log.follow(undefined); // the file left the config: closed, back to the console
+    const events = (p: string) => readFileSync(p, "utf8").trim().split("\n").map((l) => JSON.parse(l).event);
+    assert.deepEqual(events(`${path}.1`), ["one"]);
+    assert.deepEqual(events(path), ["two"]);
+    assert.equal(new LogFile(join(dir, "no", "such", "dir.log")).failure?.startsWith(`cannot open "${join(dir, "no", "such", "dir.log")}": ENOENT`), true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

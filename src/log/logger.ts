@@ -7,7 +7,9 @@
  * options given to {@link Logger.configure} (the CLI's `--log-format` and
  * `--log-level`, or `StartOptions.log`) are fixed, and the config's `log`
  * block, given to {@link Logger.follow} at start and at each reload, sets
- * the rest. Defaults: text, info, on stderr.
+ * the rest. Defaults: text, info, on stderr; with a `file`, every line is
+ * appended there instead (start lines also stay on stdout), reopened by
+ * {@link Logger.reopen}.
  *
  * ```ts
  * const log = new Logger({ level: "debug", sink: (line) => lines.push(line) });
@@ -17,13 +19,16 @@
  * @module
  */
 import { formatRecord, type LogFields, type LogFormat, type LogLevel, shows } from "./format.ts";
+import { LogFile } from "./file.ts";
 
 export type { LogFields, LogFormat, LogLevel };
 
-/** Format and level, as the config's `log` block gives them. */
+/** Format, level and file, as the config's `log` block gives them. */
 export interface LogSettings {
   readonly format: LogFormat;
   readonly level: LogLevel;
+  /** A file every line is appended to (the start lines still go to stdout too); undefined or `-`: stderr. */
+  readonly file?: string;
 }
 
 /** Where a line goes: the start lines to stdout, every other line to stderr. */
@@ -38,6 +43,8 @@ export interface LogOptions {
   readonly format?: LogFormat;
   /** Fixed level: the config's `log.level` is then ignored. */
   readonly level?: LogLevel;
+  /** Fixed file: the config's `log.file` is then ignored. */
+  readonly file?: string;
   /** Default: stdout and stderr of the process. */
   readonly sink?: LogSink;
 }
@@ -50,6 +57,9 @@ export class Logger {
   #fixed: Partial<LogSettings> = {};
   #config: Partial<LogSettings> = {};
   #sink: LogSink = consoleSink;
+  /** Whether the sink is the console (a log file replaces only that one). */
+  #console = true;
+  #file: LogFile | undefined;
 
   constructor(options: LogOptions = {}) {
     this.configure(options);
@@ -57,21 +67,50 @@ export class Logger {
 
   /** Replaces the fixed settings and the sink (what is not given: the config's, and the console). */
   configure(options: LogOptions): void {
-    this.#fixed = { ...(options.format && { format: options.format }), ...(options.level && { level: options.level }) };
+    this.#fixed = {
+      ...(options.format && { format: options.format }), ...(options.level && { level: options.level }),
+      ...(options.file && { file: options.file }),
+    };
     this.#sink = options.sink ?? consoleSink;
+    this.#console = options.sink === undefined;
+    this.#openFile();
   }
 
   /** Takes the config's `log` block (at start and on each reload); fixed settings still win. */
   follow(config: Partial<LogSettings> | undefined): void {
     this.#config = { ...config };
+    this.#openFile();
   }
 
   /** The settings in force. */
   get settings(): LogSettings {
+    const file = this.#fixed.file ?? this.#config.file;
     return {
       format: this.#fixed.format ?? this.#config.format ?? "text",
       level: this.#fixed.level ?? this.#config.level ?? "info",
+      ...(file !== undefined && { file }),
     };
+  }
+
+  /** Closes and opens the log file again at its path (SIGUSR1, after logrotate moved it); no-op without one. */
+  reopen(): void {
+    const failure = this.#file?.reopen();
+    if (failure) this.#toConsole(`spliced: log file: ${failure}; writing to stderr until it opens`);
+  }
+
+  /** Opens the file the settings name (closing one they no longer name); a console sink only. */
+  #openFile(): void {
+    const file = this.settings.file;
+    const path = this.#console && file !== "-" ? file : undefined;
+    if (path === this.#file?.path) return;
+    this.#file?.close();
+    this.#file = path === undefined ? undefined : new LogFile(path);
+    const failure = this.#file?.failure;
+    if (failure) this.#toConsole(`spliced: log file: ${failure}; writing to stderr until it opens`);
+  }
+
+  #toConsole(line: string): void {
+    consoleSink(line, "stderr");
   }
 
   /** Whether a line of `level` would be written. */
@@ -119,6 +158,10 @@ export class Logger {
   /** Hands a line to the sink; a sink that throws (a library user's) loses that line, never the caller's work. */
   #emit(line: string, stream: LogStream): void {
     try {
+      if (this.#file?.write(line)) {
+        if (stream === "stdout") this.#sink(line, stream);
+        return;
+      }
       this.#sink(line, stream);
     } catch {
       // the log is best effort: a reload or a drain must not fail because a line could not be written
