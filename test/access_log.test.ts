@@ -8,30 +8,17 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync } from "node:fs";
+import { existsSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
 import { startProxy } from "../src/mod.ts";
 import { get, HttpConn, okUpstream, tempDir } from "./helpers/http.ts";
 import { parseMetrics, sample } from "./helpers/metrics.ts";
-import { BIN, eventually, startSpliced, testRuntime } from "./helpers/spliced.ts";
+import { BIN, eventually, startSpliced, testRuntime, openedBy } from "./helpers/spliced.ts";
 
 /** A long target makes each line ~1.1 KiB, so a few thousand lines are far more than pipe + queues hold. */
 const LONG = "x".repeat(1000);
-
-/** How many fds of process `pid` have `path` open (each worker opens a log file of its own). */
-function opened(pid: number | "self", path: string): number {
-  let n = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`) === path) n++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return n;
-}
 
 /** Sends `n` keep-alive requests on each of `conns` connections; every one must be a 200. */
 async function drive(port: number, conns: number, n: number, path: (i: number) => string): Promise<void> {
@@ -110,9 +97,9 @@ test("access log: reopenLogs() after a rename writes new lines to a new file, th
     await drive(port, 4, 5, (i) => `/before/${i}`);
     assert.ok(await eventually(() => lines(log).length === 20), "20 lines before the rename");
     renameSync(log, `${log}.1`);
-    assert.equal(opened("self", `${log}.1`), 2, "two workers have the renamed file open");
+    assert.equal(openedBy("self", `${log}.1`), 2, "two workers have the renamed file open");
     proxy.reopenLogs();
-    assert.ok(await eventually(() => opened("self", log) === 2 && opened("self", `${log}.1`) === 0), "every worker reopened");
+    assert.ok(await eventually(() => openedBy("self", log) === 2 && openedBy("self", `${log}.1`) === 0), "every worker reopened");
     await drive(port, 4, 5, (i) => `/after/${i}`);
     assert.ok(await eventually(() => lines(log).length === 20), "20 lines in the new file");
     assert.ok(lines(log).every((r) => r.target.startsWith("/after/")), "new file: only new lines");
@@ -136,9 +123,9 @@ test("access log: SIGUSR1 to the CLI reopens the file after logrotate renamed it
     await drive(proxy.port, 2, 5, (i) => `/before/${i}`);
     assert.ok(await eventually(() => lines(log).length === 10), "10 lines before the rename");
     renameSync(log, `${log}.1`);
-    assert.equal(opened(proxy.pid, `${log}.1`), 2, "two workers have the renamed file open");
+    assert.equal(openedBy(proxy.pid, `${log}.1`), 2, "two workers have the renamed file open");
     process.kill(proxy.pid, "SIGUSR1");
-    assert.ok(await eventually(() => opened(proxy.pid, log) === 2 && opened(proxy.pid, `${log}.1`) === 0), "every worker reopened");
+    assert.ok(await eventually(() => openedBy(proxy.pid, log) === 2 && openedBy(proxy.pid, `${log}.1`) === 0), "every worker reopened");
     await drive(proxy.port, 2, 5, (i) => `/after/${i}`);
     assert.ok(await eventually(() => lines(log).length === 10), "10 lines in the new file");
     assert.ok(lines(log).every((r) => r.target.startsWith("/after/")));

@@ -9,7 +9,7 @@
  * SIGUSR1 reopens the file; without `accessLog` nothing is written.
  */
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync } from "node:fs";
+import { existsSync, readFileSync, renameSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import process from "node:process";
@@ -19,7 +19,7 @@ import { loadSys } from "../ffi/mod.ts";
 import { localAddress, openListener } from "../src/dataplane/io/sockets.ts";
 import { tempDir, writeConfig } from "./helpers/http.ts";
 import { connect, deadPort, echoServer, exchangeServer, Payload, sendPayload, startServer, type UpstreamConn } from "./helpers/peers.ts";
-import { eventually, quietFdCount, runCli, sleep, startSpliced, type SplicedProcess } from "./helpers/spliced.ts";
+import { eventually, quietFdCount, runCli, sleep, startSpliced, type SplicedProcess, openedBy } from "./helpers/spliced.ts";
 
 /** The JSON lines of a log file (none while it does not exist). */
 function lines(path: string): any[] {
@@ -226,19 +226,6 @@ test("tcp log: without accessLog nothing is written", { timeout: 60_000 }, async
   }
 });
 
-/** How many fds of process `pid` have `path` open. */
-function opened(pid: number, path: string): number {
-  let n = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`) === path) n++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return n;
-}
-
 test("tcp log: SIGUSR1 reopens the file after logrotate renamed it", { timeout: 60_000 }, async () => {
   const server = await echoServer();
   const { proxy, log, remove } = await tcpProxy([server.port], ["--workers", "2"]);
@@ -253,7 +240,7 @@ test("tcp log: SIGUSR1 reopens the file after logrotate renamed it", { timeout: 
     await lineOf(log, before);
     renameSync(log, `${log}.1`);
     process.kill(proxy.pid, "SIGUSR1");
-    assert.ok(await eventually(() => opened(proxy.pid, log) === 2 && opened(proxy.pid, `${log}.1`) === 0), "both workers reopened");
+    assert.ok(await eventually(() => openedBy(proxy.pid, log) === 2 && openedBy(proxy.pid, `${log}.1`) === 0), "both workers reopened");
     const after = await one();
     const r = await lineOf(log, after);
     assert.equal(r.reason, "eof");

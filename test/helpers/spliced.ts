@@ -5,7 +5,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { currentRuntime } from "../../ffi/mod.ts";
@@ -157,4 +157,17 @@ export async function quietFdCount(proxy: SplicedProcess, expected?: number): Pr
   if (expected === undefined) return count;
   await eventually(() => (count = proxy.fdCount()) === expected, 5_000);
   return count;
+}
+
+/** How many fds of process `pid` have `path` open (each worker opens a log file of its own). */
+export function openedBy(pid: number | "self", path: string): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`) === path) n++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return n;
 }
