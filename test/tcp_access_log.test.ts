@@ -317,6 +317,43 @@ test("tls passthrough log: sni and exact bytes for a routed connection; tls_no_r
   }
 });
 
+test("tcp log: a refused PROXY header and an untrusted peer each get a line, with no upstream and no bytes", { timeout: 60_000 }, async () => {
+  const echo = await echoServer();
+  const tmp = tempDir("spliced-tcp-log-");
+  const log = join(tmp.dir, "tcp.log");
+  const listener = (name: string, trustedProxies: string[]) => ({
+    name, listen: "127.0.0.1:0", upstreams: [`127.0.0.1:${echo.port}`], accessLog: log, acceptProxyProtocol: "v1", trustedProxies,
+  });
+  const config = writeConfig(tmp.dir, { workers: 1, admin: { listen: "127.0.0.1:0" }, listeners: [listener("trusted", ["127.0.0.1"]), listener("strict", ["10.0.0.0/8"])] });
+  const proxy = await startSpliced(["--config", config]);
+  try {
+    const garbage = await dial(proxy.ports.trusted);
+    garbage.socket.write("HELLO upstream\r\n"); // not a PROXY v1 line
+    await garbage.closed;
+    const untrusted = await dial(proxy.ports.strict);
+    untrusted.socket.write("PROXY TCP4 192.0.2.8 127.0.0.1 40001 80\r\n"); // a good header from outside trustedProxies
+    await untrusted.closed;
+    const proxied = await dial(proxy.ports.trusted);
+    proxied.socket.end("PROXY TCP4 192.0.2.7 127.0.0.1 40000 80\r\nhello");
+    await proxied.closed;
+    assert.equal(proxied.received.text(), "hello");
+    const refused = await lineOf(log, garbage.port);
+    checkShape(refused, "trusted");
+    assert.deepEqual([refused.reason, refused.upstream, refused.bytes_client_to_upstream], ["proxy_protocol_refused", null, 0]);
+    const outside = await lineOf(log, untrusted.port);
+    checkShape(outside, "strict");
+    assert.deepEqual([outside.reason, outside.upstream], ["proxy_protocol_untrusted", null]);
+    let ok: any;
+    assert.ok(await eventually(() => (ok = lines(log).find((r) => r.client === "192.0.2.7:40000")) !== undefined), "the accepted header's source is the client");
+    assert.deepEqual([ok.reason, ok.bytes_client_to_upstream, ok.bytes_upstream_to_client], ["eof", 5, 5]);
+    assert.equal(lines(log).length, 3);
+  } finally {
+    await proxy.stop();
+    await echo.close();
+    tmp.remove();
+  }
+});
+
 test("tcp log: spliced check and spliced tcp name an accessLog whose directory does not exist", { timeout: 30_000 }, async () => {
   const tmp = tempDir("spliced-tcp-log-");
   try {

@@ -27,6 +27,7 @@ import { F } from "../stats/layout.ts";
 import type { ConnectionInfo, ListenerSettings, Session, WorkerContext } from "./context.ts";
 import { type Handler, SOCKET_EVENTS } from "./io/loop.ts";
 import { localAddress, peerAddress } from "./io/sockets.ts";
+import { refusedRecord } from "./tcp_log.ts";
 
 /** Where a client connection came from, as a PROXY header said. */
 export interface ClientOrigin {
@@ -81,8 +82,8 @@ export class ProxyHeaderReader implements Handler, Session {
   start(): void {
     const peer = peerAddress(this.ctx.sys, this.fd);
     this.#peer = peer ? formatEndpoint(peer) : "";
-    if (!peer || !this.settings.trusted.has(peer.host)) return this.#refuse(F.proxy_protocol_untrusted);
-    if (this.ctx.loop.add(this.fd, SOCKET_EVENTS, this) < 0) return this.#refuse(F.proxy_protocol_refused);
+    if (!peer || !this.settings.trusted.has(peer.host)) return this.#refuse(F.proxy_protocol_untrusted, "proxy_protocol_untrusted");
+    if (this.ctx.loop.add(this.fd, SOCKET_EVENTS, this) < 0) return this.#refuse(F.proxy_protocol_refused, "proxy_protocol_refused");
     this.#read(0);
   }
 
@@ -93,7 +94,7 @@ export class ProxyHeaderReader implements Handler, Session {
 
   /** Closes a connection whose header did not come in time. */
   checkTimers(now: number): void {
-    if (now - this.startedAt >= this.settings.timeoutMs) this.#refuse(F.proxy_protocol_refused);
+    if (now - this.startedAt >= this.settings.timeoutMs) this.#refuse(F.proxy_protocol_refused, "proxy_protocol_refused");
   }
 
   /** Nothing was asked of this connection yet: a shutdown closes it. */
@@ -120,12 +121,12 @@ export class ProxyHeaderReader implements Handler, Session {
     const n = sys.recv(this.fd, PEEKED, PEEKED.length, PEEK);
     if (n === -C.EAGAIN || n === -C.EINTR) return;
     // Peeking shows the same bytes again: a close is seen as no new byte with a hang-up event.
-    if (n <= 0 || (n === this.#peeked && (events & CLOSED_EVENTS) !== 0)) return this.#refuse(F.proxy_protocol_refused);
+    if (n <= 0 || (n === this.#peeked && (events & CLOSED_EVENTS) !== 0)) return this.#refuse(F.proxy_protocol_refused, "proxy_protocol_refused");
     this.#peeked = n;
     const r = parseProxyHeader(PEEKED, 0, n, this.settings.accept);
     if (r.status === "incomplete") return;
     if (r.status === "invalid" || sys.recv(this.fd, PEEKED, r.length, C.MSG_DONTWAIT) !== r.length) {
-      return this.#refuse(F.proxy_protocol_refused);
+      return this.#refuse(F.proxy_protocol_refused, "proxy_protocol_refused");
     }
     this.#open = false;
     this.ctx.loop.remove(this.fd);
@@ -133,11 +134,14 @@ export class ProxyHeaderReader implements Handler, Session {
     this.onRead(this, this.fd, a === null ? null : { source: a.source, destination: a.destination });
   }
 
-  #refuse(field: number): void {
+  #refuse(field: number, reason: "proxy_protocol_refused" | "proxy_protocol_untrusted"): void {
     if (!this.#open) return;
     const c = this.ctx.counters;
     c[field]++;
     c[this.listener.base + field]++;
+    // TCP and TLS connection logs get a line; HTTP's access log has one per request, and this was none.
+    const log = this.listener.accessLog;
+    if (log && !("http" in this.listener)) log.write(refusedRecord(this.listener.name, this.#peer, this.ctx.now - this.startedAt, reason));
     this.#close();
   }
 

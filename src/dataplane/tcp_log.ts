@@ -26,7 +26,10 @@ import type { ClientOrigin } from "./proxy_header.ts";
  * reached (the last attempt was refused / timed out); `no_upstream`: none was
  * usable to try; `error`: the proxy closed it after an internal error.
  * TLS passthrough adds `client_closed` (before a ClientHello byte),
- * `tls_bad_hello`, `tls_hello_timeout` and `tls_no_route`.
+ * `tls_bad_hello`, `tls_hello_timeout` and `tls_no_route`; a listener that
+ * accepts the PROXY protocol adds `proxy_protocol_refused` (a malformed,
+ * partial or late header) and `proxy_protocol_untrusted` (a peer outside
+ * `trustedProxies`), closed before a byte was read for an upstream.
  */
 export type CloseReason =
   | "eof"
@@ -41,7 +44,9 @@ export type CloseReason =
   | "client_closed"
   | "tls_bad_hello"
   | "tls_hello_timeout"
-  | "tls_no_route";
+  | "tls_no_route"
+  | "proxy_protocol_refused"
+  | "proxy_protocol_untrusted";
 
 /** One closed connection's line. Field names are part of the log's interface. */
 export interface ConnectionRecord {
@@ -69,6 +74,15 @@ export function clientEndpoint(sys: Sys, fd: number, origin: ClientOrigin | null
   if (origin) return formatEndpoint(origin.source);
   const peer = peerAddress(sys, fd);
   return peer ? formatEndpoint(peer) : "";
+}
+
+/** The line of a connection closed `reason` after `ms` before any byte moved (a refused PROXY header). */
+export function refusedRecord(listener: string, client: string, ms: number, reason: CloseReason): ConnectionRecord {
+  return {
+    time: new Date().toISOString(), listener, client, upstream: null,
+    bytes_client_to_upstream: 0, bytes_upstream_to_client: 0, bytes_spliced: 0, bytes_copied: 0,
+    duration_seconds: Math.round(ms) / 1000, reason,
+  };
 }
 
 /** The line of a connection that closed `reason` after `ms` (its upstream: null when none was reached). */
